@@ -1,0 +1,43 @@
+# Set-up is part of every target: a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.cnaps-installed
+DEMO_OUT ?= demo-output
+
+.PHONY: install demo test test-fast system-deps benchmarks clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch is installed first and pinned, so nothing later can pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet --upgrade "pip==26.3"
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -e ".[web,report,local,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages for the browser test and PDF checks (root on CI and dev machines; skipped when present).
+system-deps:
+	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null; }
+
+demo: install
+	$(VENV)/bin/cnaps ask --bundle examples/seed_question.txt --image examples/blurry_kodim23.png --out $(DEMO_OUT)
+	@echo "answer and restored image written to $(DEMO_OUT)/"
+
+test: install system-deps
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow and not browser and not llm"
+
+benchmarks: install
+	$(PY) benchmarks/answer_speed.py
+	$(PY) benchmarks/restore_speed.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache

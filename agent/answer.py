@@ -1,0 +1,71 @@
+"""The answer contract every backend fills: a grounded, three-part answer whose statements cite source ids."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Statement(BaseModel):
+    """One sentence or short paragraph of the answer and the ids of the supplied sources it rests on."""
+
+    text: str = Field(min_length=1, max_length=2000)
+    source_ids: list[str] = Field(default_factory=list, max_length=12)
+
+
+class WorkflowStep(BaseModel):
+    """One step of input -> model -> output."""
+
+    stage: Literal["input", "model", "output"]
+    text: str = Field(min_length=1, max_length=1200)
+    source_ids: list[str] = Field(default_factory=list, max_length=12)
+
+
+class Reference(BaseModel):
+    """A supplied source as cited by the answer; name and links are copied from the bundle, never generated."""
+
+    source_id: str
+    name: str
+    role: Literal["recommended", "related"]
+    links: list[str] = Field(default_factory=list)
+    relevance: str = Field(default="", max_length=1200)
+
+
+class Restoration(BaseModel):
+    """What the restoration tool really did; attached by code after the tool ran, never by a model."""
+
+    input_path: str
+    output_path: str
+    preset: str
+    seconds: float
+    sharpness_before: float
+    sharpness_after: float
+    psnr: float | None = None
+    ssim: float | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class Violation(BaseModel):
+    """A grounding violation: something in the answer that the bundle did not supply."""
+
+    kind: Literal["url", "arxiv", "doi", "github", "name", "citation"]
+    value: str
+    where: str
+
+
+class GroundedAnswer(BaseModel):
+    """The three-part answer: task, workflow, references; plus limitations and the grounding verdict."""
+
+    question: str
+    task: Statement
+    explanation: list[Statement] = Field(default_factory=list)
+    workflow: list[WorkflowStep]
+    references: list[Reference]
+    limitations: list[Statement] = Field(default_factory=list)
+    restoration: Restoration | None = None
+    backend: str = "offline"
+    fallback_used: bool = False
+    replaced_parts: list[str] = Field(default_factory=list)
+    grounded: bool = False
+    violations: list[Violation] = Field(default_factory=list)

@@ -1,0 +1,44 @@
+"""The `cnaps` typer application and its entry point, which turns user errors into one-line messages."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="cnaps",
+    help="Grounded answers to CNAPS-style image questions, with real MIMO-UNet restoration. Works offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def user_error_types() -> tuple[type[Exception], ...]:
+    """Exception types that mean the user gave bad input (printed without a traceback)."""
+    from agent.errors import USER_ERRORS
+
+    return USER_ERRORS
+
+
+def main() -> None:
+    """Run the CLI; a user error prints ``error: ...`` on stderr and exits 1."""
+    from agent.cli import commands  # noqa: F401  (registers every command on ``app``)
+
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        if isinstance(error, user_error_types()):
+            typer.echo(f"error: {error}", err=True)
+            sys.exit(1)
+        raise

@@ -1,0 +1,57 @@
+"""Typed question bundles: a user's question plus the supplied models and papers it may be answered from."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, HttpUrl, field_validator
+
+
+class SourceLinks(BaseModel):
+    """Links supplied for one source; only these may ever be shown for it."""
+
+    paper: HttpUrl | None = None
+    code: HttpUrl | None = None
+
+    def all(self) -> list[str]:
+        """The supplied links as strings, paper first."""
+        return [str(url) for url in (self.paper, self.code) if url is not None]
+
+
+class Source(BaseModel):
+    """One supplied model or paper, with a stable id (S1, S2, ... in document order)."""
+
+    id: str = Field(pattern=r"^S[1-9][0-9]*$")
+    role: Literal["recommended", "related"]
+    name: str = Field(min_length=1)
+    links: SourceLinks = Field(default_factory=SourceLinks)
+    summary: str | None = None
+
+    @field_validator("name", "summary")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return value.strip() if isinstance(value, str) else value
+
+
+class QuestionBundle(BaseModel):
+    """A CNAPS-style question: the question, the recommended models and the related papers."""
+
+    question: str = Field(min_length=1)
+    recommended: list[Source] = Field(default_factory=list)
+    related: list[Source] = Field(default_factory=list)
+
+    @property
+    def sources(self) -> list[Source]:
+        """Every supplied source, recommended first."""
+        return [*self.recommended, *self.related]
+
+    def source(self, source_id: str) -> Source:
+        """The source with ``source_id``; KeyError when the bundle has none."""
+        for candidate in self.sources:
+            if candidate.id == source_id:
+                return candidate
+        raise KeyError(source_id)
+
+    def allowed_links(self) -> set[str]:
+        """Every link the bundle supplies."""
+        return {link for source in self.sources for link in source.links.all()}

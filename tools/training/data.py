@@ -1,0 +1,83 @@
+"""Training data: sharp photographs in memory, random crops and flips, synthetic blur on the fly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from tools.training.blur import MAX_KERNEL_SIZE, BlurRecipe, degrade
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
+
+#: File-name prefixes kept out of training: the validation set and the synthetic benchmark.
+HELD_OUT_PREFIXES = ("bsds500-test_", "kodak24_")
+
+
+def list_images(paths: list[Path]) -> list[Path]:
+    """Image files in the given files and folders (recursively), sorted for reproducibility."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path} is neither a folder nor an image file")
+    return sorted(set(found))
+
+
+def split_held_out(images: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Split into (training, held-out) by the held-out file-name prefixes."""
+    held = [p for p in images if p.name.startswith(HELD_OUT_PREFIXES)]
+    return [p for p in images if p not in set(held)], held
+
+
+def load_rgb(path: Path, max_side: int | None = None) -> np.ndarray:
+    """An image as HxWx3 float32 sRGB in [0, 1], EXIF-oriented, optionally shrunk to ``max_side``."""
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image).convert("RGB")
+        if max_side and max(image.size) > max_side:
+            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        return np.asarray(image, dtype=np.uint8)
+
+
+@dataclass
+class CropSampler:
+    """Draws (blurry, sharp) training pairs from photographs held in memory as uint8."""
+
+    photos: list[np.ndarray]
+    crop: int
+    recipe: BlurRecipe = BlurRecipe()
+
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One pair of ``crop`` x ``crop`` x 3 float32 arrays."""
+        side = self.crop + MAX_KERNEL_SIZE + 1
+        while True:
+            photo = self.photos[int(rng.integers(len(self.photos)))]
+            height, width = photo.shape[:2]
+            # Random down-scaling of large photos widens the range of detail scales the network sees.
+            scale = rng.uniform(max(side / min(height, width), 0.5), 1.0) if min(height, width) > 2 * side else 1.0
+            window = int(np.ceil(side / scale))
+            if height >= window and width >= window:
+                break
+        top = int(rng.integers(height - window + 1))
+        left = int(rng.integers(width - window + 1))
+        patch = photo[top: top + window, left: left + window]
+        if window != side:
+            patch = np.asarray(Image.fromarray(patch).resize((side, side), Image.Resampling.BICUBIC))
+        patch = patch.astype(np.float32) / 255.0
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        if rng.random() < 0.5:
+            patch = np.ascontiguousarray(np.rot90(patch))
+        return degrade(np.ascontiguousarray(patch), self.crop, rng, self.recipe)
+
+    def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """A batch as two NCHW float32 arrays (blurry, sharp)."""
+        pairs = [self.sample(rng) for _ in range(size)]
+        blurry = np.stack([p[0] for p in pairs]).transpose(0, 3, 1, 2)
+        sharp = np.stack([p[1] for p in pairs]).transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(blurry), np.ascontiguousarray(sharp)

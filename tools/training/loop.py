@@ -1,0 +1,172 @@
+"""The training loop: the paper's multi-scale content + frequency loss, Adam, cosine decay,
+resumable checkpoints written atomically, and a fixed-seed validation set."""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tools.mimo_unet import MIMOUNet
+from tools.training.blur import BlurRecipe
+from tools.training.data import CropSampler, list_images, load_rgb, split_held_out
+from tools.weights_io import atomic_write_bytes, save_safetensors
+
+
+@dataclass
+class TrainConfig:
+    """Every setting that shapes the shipped weights (stored in the checkpoint metadata)."""
+
+    num_res: int = 4
+    width: int = 16
+    crop: int = 128
+    batch: int = 8
+    learning_rate: float = 3e-4
+    min_learning_rate: float = 1e-6
+    total_iterations: int = 6000
+    fft_weight: float = 0.1
+    seed: int = 2021
+    validation_crops: int = 24
+    validate_every: int = 250
+    checkpoint_every: int = 100
+    max_photo_side: int = 1024
+    recipe: BlurRecipe = field(default_factory=BlurRecipe)
+
+
+def multiscale_loss(outputs: list[torch.Tensor], sharp: torch.Tensor, fft_weight: float) -> torch.Tensor:
+    """Sum over the three scales of L1 content plus ``fft_weight`` x L1 of the 2-D FFTs (labels bilinear)."""
+    targets = [F.interpolate(sharp, scale_factor=0.25, mode="bilinear"),
+               F.interpolate(sharp, scale_factor=0.5, mode="bilinear"), sharp]
+    loss = sharp.new_zeros(())
+    for prediction, target in zip(outputs, targets):
+        loss = loss + F.l1_loss(prediction, target)
+        loss = loss + fft_weight * F.l1_loss(torch.view_as_real(torch.fft.fft2(prediction)),
+                                             torch.view_as_real(torch.fft.fft2(target)))
+    return loss
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean PSNR (dB) over a batch of [0, 1] images."""
+    mse = ((a.clamp(0, 1) - b) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    return float((10 * torch.log10(1.0 / mse)).mean())
+
+
+def learning_rate_at(config: TrainConfig, iteration: int) -> float:
+    """Cosine decay from ``learning_rate`` to ``min_learning_rate`` over ``total_iterations``, short warm-up."""
+    warmup = 200
+    if iteration < warmup:
+        return config.learning_rate * (iteration + 1) / warmup
+    progress = min(1.0, (iteration - warmup) / max(1, config.total_iterations - warmup))
+    return config.min_learning_rate + 0.5 * (config.learning_rate - config.min_learning_rate) * (1 + math.cos(math.pi * progress))
+
+
+@dataclass
+class TrainingReport:
+    """What a training run did, for the progress display and the model card."""
+
+    iteration: int
+    loss: float
+    validation_input_psnr: float | None
+    validation_output_psnr: float | None
+    seconds: float
+
+
+class Trainer:
+    """Trains one MIMO-UNet family member; state lives in ``<out>.state.pt`` so runs resume."""
+
+    def __init__(self, data: list[Path], out: Path, config: TrainConfig, resume: bool):
+        self.out = Path(out)
+        self.state_path = self.out.with_name(self.out.name + ".state.pt")
+        self.config = config
+        images = list_images(data)
+        training, held_out = split_held_out(images)
+        if not training:
+            raise ValueError("no training images found (held-out prefixes excluded)")
+        self.training_files = training
+        self.sampler = CropSampler([load_rgb(p, config.max_photo_side) for p in training], config.crop, config.recipe)
+        validation_photos = [load_rgb(p, config.max_photo_side) for p in held_out if p.name.startswith("bsds500-test_")]
+        self.validation = self._validation_set(validation_photos or self.sampler.photos[:8])
+        self.network = MIMOUNet(num_res=config.num_res, width=config.width)
+        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=config.learning_rate)
+        self.iteration = 0
+        self.seconds = 0.0
+        self.history: list[dict] = []
+        if resume and self.state_path.exists():
+            self._load_state()
+
+    def _validation_set(self, photos: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        sampler = CropSampler(photos, self.config.crop, self.config.recipe)
+        blurry, sharp = sampler.batch(np.random.default_rng(self.config.seed + 1), self.config.validation_crops)
+        return torch.from_numpy(blurry), torch.from_numpy(sharp)
+
+    def _load_state(self) -> None:
+        state = torch.load(self.state_path, map_location="cpu", weights_only=True)
+        self.network.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = int(state["iteration"])
+        self.seconds = float(state["seconds"])
+        self.history = list(state.get("history", []))
+
+    def save_state(self) -> None:
+        """Write the resumable state and the current safetensors weights, both atomically."""
+        buffer = io.BytesIO()
+        torch.save({"model": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+                    "iteration": self.iteration, "seconds": self.seconds, "history": self.history}, buffer)
+        atomic_write_bytes(self.state_path, buffer.getvalue())
+        save_safetensors(self.network.state_dict(), self.out, self.metadata())
+
+    def metadata(self) -> dict[str, object]:
+        """Safetensors metadata: the variant, its shape and the full recipe."""
+        last = self.history[-1] if self.history else {}
+        return {"format": "cnaps-mimo-unet", "variant": "MIMO-UNet", "num_res": self.config.num_res,
+                "width": self.config.width, "iterations": self.iteration,
+                "train_seconds": round(self.seconds), "recipe": asdict(self.config),
+                "training_images": len(self.training_files), "validation": last}
+
+    @torch.no_grad()
+    def validate(self) -> tuple[float, float]:
+        """PSNR of the fixed validation crops before and after the network."""
+        self.network.eval()
+        blurry, sharp = self.validation
+        restored = torch.cat([self.network(chunk)[2] for chunk in blurry.split(8)])
+        self.network.train()
+        return psnr(blurry, sharp), psnr(restored, sharp)
+
+    def train(self, minutes: float, on_step: Callable[[TrainingReport], None] | None = None) -> TrainingReport:
+        """Train until ``minutes`` pass or the schedule ends; checkpoint periodically and at the end."""
+        config = self.config
+        deadline = time.monotonic() + minutes * 60
+        self.network.train()
+        loss_value, report = float("nan"), None
+        while self.iteration < config.total_iterations and time.monotonic() < deadline:
+            started = time.monotonic()
+            rng = np.random.default_rng([config.seed, self.iteration])
+            blurry, sharp = (torch.from_numpy(a) for a in self.sampler.batch(rng, config.batch))
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate_at(config, self.iteration)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = multiscale_loss(self.network(blurry), sharp, config.fft_weight)
+            loss.backward()
+            self.optimizer.step()
+            loss_value = float(loss.detach())
+            self.iteration += 1
+            self.seconds += time.monotonic() - started
+            validation = (None, None)
+            if self.iteration % config.validate_every == 0:
+                validation = self.validate()
+                self.history.append({"iteration": self.iteration, "loss": loss_value,
+                                     "input_psnr": round(validation[0], 3), "output_psnr": round(validation[1], 3)})
+            if self.iteration % config.checkpoint_every == 0:
+                self.save_state()
+            report = TrainingReport(self.iteration, loss_value, *validation, self.seconds)
+            if on_step:
+                on_step(report)
+        self.save_state()
+        return report or TrainingReport(self.iteration, loss_value, None, None, self.seconds)
