@@ -1,0 +1,277 @@
+"""Reading question bundles: CNAPS-style text documents, or the same bundle as YAML or JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from knowledge.bundle import QuestionBundle, Source
+from knowledge.errors import BundleError
+
+QUESTION_INTRO = re.compile(r"^\s*a user has asked the following question\s*:?\s*(?P<rest>.*)$", re.IGNORECASE)
+SECTION = re.compile(r"^\s*#{1,6}\s*(?P<title>recommended ai models?|related papers?)\s*:?\s*$", re.IGNORECASE)
+ANSWER_LINE = re.compile(r"^\s*answer\s*:\s*$", re.IGNORECASE)
+KEY_LINE = re.compile(r"^\s*(?:[-*]\s+)?(?P<key>[A-Za-z][A-Za-z ]{0,15}?)\s*:\s*(?P<value>.*)$")
+OPENING_QUOTES = '"“«„'
+CLOSING_QUOTES = '"”»“'
+# Key names as written in documents -> the field they fill.
+KEYS = {"model": "name", "name": "name", "title": "name", "paper": "paper", "arxiv": "paper",
+        "github": "code", "code": "code", "summary": "summary", "abstract": "summary"}
+STRUCTURED_SUFFIXES = {".yaml", ".yml", ".json"}
+DEFAULT_BUNDLE = "default_bundle.txt"
+
+
+@dataclass
+class _Entry:
+    """One Model: block while it is being read."""
+
+    line: int
+    fields: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+def parse_bundle_text(text: str, origin: str = "<text>") -> QuestionBundle:
+    """Parse one bundle from text: a CNAPS-style document, or a YAML/JSON mapping with a ``question`` key.
+
+    Args:
+        origin: the file name (or a label) put at the front of every error message.
+    """
+    text = _normalise(text)
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        return _parse_json(text, origin)
+    if re.match(r"^(?:#.*\n|\s*\n)*question\s*:", text):
+        return _parse_yaml(text, origin)
+    return _parse_cnaps(text, origin)
+
+
+def load_bundle(path: Path) -> QuestionBundle:
+    """Read a bundle file (CNAPS text, ``.yaml``/``.yml`` or ``.json``), raising BundleError when it cannot."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BundleError(f"{path}: no such file; give the path of a CNAPS question (.txt, .yaml or .json)") from None
+    except IsADirectoryError:
+        raise BundleError(f"{path}: is a folder; give one bundle file (cnaps batch takes folders)") from None
+    except OSError as error:
+        raise BundleError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise BundleError(f"{path}:{line}: expected UTF-8 text") from None
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return _parse_json(_normalise(text), str(path))
+    if suffix in {".yaml", ".yml"}:
+        return _parse_yaml(_normalise(text), str(path))
+    return parse_bundle_text(text, str(path))
+
+
+def default_bundle() -> QuestionBundle:
+    """The seed question with its four sources (MIMO-UNet, FeatSharp, Mask2Alpha, PU-Ray), shipped with the package."""
+    text = resources.files("knowledge").joinpath(DEFAULT_BUNDLE).read_text(encoding="utf-8")
+    return parse_bundle_text(text, f"knowledge/{DEFAULT_BUNDLE}")
+
+
+def _normalise(text: str) -> str:
+    # CRLF and lone CR line ends, a byte-order mark and non-breaking spaces all occur in pasted documents.
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+
+
+def _fail(origin: str, line: int, message: str) -> BundleError:
+    return BundleError(f"{origin}:{line}: {message}")
+
+
+# --- CNAPS text ---------------------------------------------------------------------------------------------------
+
+
+def _parse_cnaps(text: str, origin: str) -> QuestionBundle:
+    lines = text.split("\n")
+    question, after_question = _read_question(lines, origin)
+    sections: dict[str, list[_Entry]] = {}
+    index = after_question
+    current: str | None = None
+    while index < len(lines):
+        line = lines[index]
+        if ANSWER_LINE.match(line):
+            break
+        heading = SECTION.match(line)
+        if heading:
+            current = "recommended" if heading["title"].lower().startswith("recommended") else "related"
+            if current in sections:
+                raise _fail(origin, index + 1, f"a second '{line.strip()}' heading; expected each section once")
+            sections[current] = []
+        elif current is not None:
+            _read_section_line(lines, index, sections[current], origin)
+        index += 1
+    if "recommended" not in sections:
+        raise _fail(origin, len(lines), "expected a '### Recommended AI Models:' section after the question")
+    if not sections["recommended"]:
+        raise _fail(origin, len(lines), "expected at least one 'Model:' line under '### Recommended AI Models:'")
+    return _build_bundle(question, sections["recommended"], sections.get("related", []), origin)
+
+
+def _read_question(lines: list[str], origin: str) -> tuple[str, int]:
+    """The quoted question after the intro line, and the index of the first line after it."""
+    for index, line in enumerate(lines):
+        intro = QUESTION_INTRO.match(line)
+        if not intro:
+            continue
+        start = index if intro["rest"].strip() else _next_non_blank(lines, index + 1)
+        if start is None:
+            raise _fail(origin, index + 1, "expected the question in quotes after this line, found the end of the file")
+        first = intro["rest"].strip() if start == index else lines[start].strip()
+        if not first or first[0] not in OPENING_QUOTES:
+            raise _fail(origin, start + 1, "expected the question in double quotes, e.g. \"How can I ...?\"")
+        return _read_quoted(lines, start, first, origin)
+    raise _fail(origin, 1, "expected a line 'A user has asked the following question:' followed by the quoted question")
+
+
+def _read_quoted(lines: list[str], start: int, first: str, origin: str) -> tuple[str, int]:
+    """Collect the quoted question, which may run over several lines until its closing quote."""
+    parts = [first[1:]]
+    end = start
+    while not parts[-1].rstrip() or parts[-1].rstrip()[-1] not in CLOSING_QUOTES:
+        end += 1
+        if end >= len(lines) or not lines[end].strip() or SECTION.match(lines[end]):
+            raise _fail(origin, start + 1, "expected a closing quote at the end of the question")
+        parts.append(lines[end].strip())
+    question = " ".join(part.strip() for part in parts)[:-1].strip()
+    if not question:
+        raise _fail(origin, start + 1, "expected a question between the quotes, found an empty one")
+    return question, end + 1
+
+
+def _next_non_blank(lines: list[str], start: int) -> int | None:
+    return next((index for index in range(start, len(lines)) if lines[index].strip()), None)
+
+
+def _read_section_line(lines: list[str], index: int, entries: list[_Entry], origin: str) -> None:
+    """Add one line of a section to its entries: a new Model:, a field of the current one, or summary text."""
+    line = lines[index]
+    if not line.strip():
+        return
+    key_match = KEY_LINE.match(line)
+    key = KEYS.get(key_match["key"].strip().lower()) if key_match else None
+    if key is None:
+        if entries and _last_field(entries[-1]) == "summary":
+            entries[-1].fields["summary"] += " " + line.strip()
+            return
+        raise _fail(origin, index + 1, "expected a 'Model:', 'Paper:', 'GitHub:' or 'Summary:' line, "
+                                       f"found {_clip(line)!r}")
+    value = key_match["value"].strip()
+    if key == "name":
+        if not value:
+            raise _fail(origin, index + 1, "expected a model or paper name after 'Model:'")
+        entries.append(_Entry(line=index + 1))
+    elif not entries:
+        raise _fail(origin, index + 1, f"expected a 'Model:' line before this '{key_match['key'].strip()}:' line")
+    entry = entries[-1]
+    if key in entry.fields:
+        raise _fail(origin, index + 1, f"a second '{key_match['key'].strip()}:' line for the same model; "
+                                       "expected a new 'Model:' line first")
+    entry.fields[key] = value
+    entry.lines[key] = index + 1
+
+
+def _last_field(entry: _Entry) -> str:
+    return max(entry.lines, key=entry.lines.__getitem__)
+
+
+def _clip(line: str, width: int = 60) -> str:
+    line = line.strip()
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _build_bundle(question: str, recommended: list[_Entry], related: list[_Entry], origin: str) -> QuestionBundle:
+    sources: dict[str, list[Source]] = {"recommended": [], "related": []}
+    number = 0
+    for role, entries in (("recommended", recommended), ("related", related)):
+        for entry in entries:
+            number += 1
+            sources[role].append(_source_from_entry(entry, f"S{number}", role, origin))
+    return QuestionBundle(question=question, **sources)
+
+
+def _source_from_entry(entry: _Entry, source_id: str, role: str, origin: str) -> Source:
+    links = {key: entry.fields[key] for key in ("paper", "code") if entry.fields.get(key)}
+    try:
+        return Source(id=source_id, role=role, name=entry.fields["name"], links=links,
+                      summary=entry.fields.get("summary") or None)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field_name = str(problem["loc"][-1]) if problem["loc"] else "name"
+        line = entry.lines.get(field_name, entry.line)
+        label = {"paper": "Paper:", "code": "GitHub:"}.get(field_name, field_name)
+        raise _fail(origin, line, f"expected an http(s) URL after '{label}'"
+                    if field_name in {"paper", "code"} else problem["msg"]) from None
+
+
+# --- YAML and JSON ------------------------------------------------------------------------------------------------
+
+
+def _parse_json(text: str, origin: str) -> QuestionBundle:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _fail(origin, error.lineno, f"expected valid JSON ({error.msg})") from None
+    return _bundle_from_mapping(data, origin)
+
+
+def _parse_yaml(text: str, origin: str) -> QuestionBundle:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise _fail(origin, line, f"expected valid YAML ({problem})") from None
+    return _bundle_from_mapping(data, origin)
+
+
+def _bundle_from_mapping(data: object, origin: str) -> QuestionBundle:
+    """Accept both the compact form (name/paper/github/summary) and QuestionBundle's own JSON (ids, links)."""
+    if not isinstance(data, dict) or "question" not in data:
+        raise BundleError(f"{origin}: expected a mapping with 'question', 'recommended' and 'related' keys")
+    number = 0
+    sources: dict[str, list[dict]] = {}
+    for role in ("recommended", "related"):
+        entries = data.get(role) or []
+        if not isinstance(entries, list):
+            raise BundleError(f"{origin}: expected '{role}' to be a list of models")
+        sources[role] = []
+        for position, entry in enumerate(entries):
+            number += 1
+            sources[role].append(_source_mapping(entry, f"S{number}", role, f"{origin}: {role}[{position}]"))
+    if not sources["recommended"]:
+        raise BundleError(f"{origin}: expected at least one model under 'recommended'")
+    try:
+        return QuestionBundle(question=str(data["question"]).strip(), **sources)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise BundleError(f"{origin}: {where}: {problem['msg']}") from None
+
+
+def _source_mapping(entry: object, source_id: str, role: str, where: str) -> dict:
+    if not isinstance(entry, dict):
+        raise BundleError(f"{where}: expected a mapping with 'name', 'paper', 'github' and 'summary'")
+    name = entry.get("name") or entry.get("model") or entry.get("title")
+    if not name:
+        raise BundleError(f"{where}: expected a 'name' (or 'model') for this source")
+    links = dict(entry.get("links") or {})
+    for key, target in (("paper", "paper"), ("arxiv", "paper"), ("github", "code"), ("code", "code")):
+        if entry.get(key):
+            links.setdefault(target, entry[key])
+    # Ids are always renumbered in document order so they stay stable whatever the file said.
+    return {"id": source_id, "role": role, "name": str(name), "links": links,
+            "summary": entry.get("summary") or entry.get("abstract")}
