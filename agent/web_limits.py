@@ -1,0 +1,100 @@
+"""Checks on what web clients upload (images and bundle documents), shared by the HTTP API and the chat page."""
+
+from __future__ import annotations
+
+import io
+
+from pydantic import BaseModel, Field
+
+# Declared content type -> Pillow formats it may really contain (the bytes decide, the label only has to agree).
+IMAGE_TYPES: dict[str, set[str]] = {
+    "image/png": {"PNG"},
+    "image/jpeg": {"JPEG", "MPO"},
+    "image/jpg": {"JPEG", "MPO"},
+    "image/webp": {"WEBP"},
+    "image/bmp": {"BMP"},
+    "image/tiff": {"TIFF"},
+}
+FORMAT_SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
+BUNDLE_TYPES = {"text/plain", "text/markdown", "text/yaml", "text/x-yaml", "application/yaml", "application/x-yaml",
+                "application/json"}
+
+
+class UploadLimits(BaseModel):
+    """How much a client may send; the defaults keep one restoration within a few GiB on a CPU machine."""
+
+    max_request_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    max_image_bytes: int = Field(default=24 * 1024 * 1024, gt=0)
+    max_image_pixels: int = Field(default=12_000_000, gt=0)
+    max_bundle_bytes: int = Field(default=256 * 1024, gt=0)
+    max_question_chars: int = Field(default=4000, gt=0)
+
+
+class UploadError(ValueError):
+    """An upload the server refuses; ``status`` is the HTTP status that says why (413, 415 or 422)."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def base_content_type(content_type: str | None) -> str:
+    """The media type without parameters, lower-cased ("" when absent)."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def check_image_bytes(data: bytes, content_type: str | None, limits: UploadLimits) -> str:
+    """Validate an uploaded image and return the file suffix its real format calls for.
+
+    Args:
+        content_type: the type the client declared; None skips that check (the chat page has no such label).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > limits.max_image_bytes:
+        raise UploadError(f"image is {len(data)} bytes; the limit is {limits.max_image_bytes}", 413)
+    declared = base_content_type(content_type)
+    if content_type is not None and declared not in IMAGE_TYPES:
+        raise UploadError(f"image content type {declared or 'missing'!r} is not accepted; send one of "
+                          f"{', '.join(sorted(IMAGE_TYPES))}", 415)
+    try:
+        # Opening reads only the header, so the pixel check happens before any decoding.
+        with Image.open(io.BytesIO(data)) as image:
+            image_format, (width, height) = image.format, image.size
+            if width * height > limits.max_image_pixels:
+                raise UploadError(f"image is {width}x{height} = {width * height} pixels; the limit is "
+                                  f"{limits.max_image_pixels}", 413)
+            image.verify()
+    except UploadError:
+        raise
+    except Image.DecompressionBombError as error:
+        raise UploadError(f"image is too large to decode safely: {error}", 413) from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise UploadError(f"the image could not be read ({error}); send a PNG, JPEG, WebP, BMP or TIFF file") from error
+    if image_format not in FORMAT_SUFFIX:
+        raise UploadError(f"image format {image_format} is not accepted; send PNG, JPEG, WebP, BMP or TIFF", 415)
+    if content_type is not None and image_format not in IMAGE_TYPES[declared]:
+        raise UploadError(f"the image was declared {declared} but its bytes are {image_format}", 415)
+    return FORMAT_SUFFIX[image_format]
+
+
+def check_bundle_bytes(data: bytes, content_type: str | None, limits: UploadLimits) -> str:
+    """Validate an uploaded bundle document and return its text (UTF-8, a byte-order mark removed)."""
+    if len(data) > limits.max_bundle_bytes:
+        raise UploadError(f"bundle document is {len(data)} bytes; the limit is {limits.max_bundle_bytes}", 413)
+    declared = base_content_type(content_type)
+    if content_type is not None and declared not in BUNDLE_TYPES:
+        raise UploadError(f"bundle content type {declared or 'missing'!r} is not accepted; send one of "
+                          f"{', '.join(sorted(BUNDLE_TYPES))}", 415)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UploadError(f"the bundle document is not UTF-8 text (byte {error.start}); save it as UTF-8") from error
+
+
+def check_question(question: str, limits: UploadLimits) -> str:
+    """The question stripped of surrounding space, refused when longer than the limit."""
+    question = question.strip()
+    if len(question) > limits.max_question_chars:
+        raise UploadError(f"question is {len(question)} characters; the limit is {limits.max_question_chars}", 413)
+    return question
