@@ -54,3 +54,18 @@ def train(
 
         final = trainer.train(minutes, show)
     typer.echo(f"wrote {out} after {final.iteration} iterations ({final.seconds / 60:.1f} min of training)")
+
+
+@app.command("synth-blur")
+def synth_blur(
+    sharp: list[Path] = typer.Argument(..., help="Sharp images or folders (e.g. held-out photographs)."),
+    out: Path = typer.Option(..., "--out", help="Folder that receives blurry/ and sharp/ sub-folders."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the blur kernels, noise and JPEG strength."),
+    max_side: int | None = typer.Option(None, "--max-side", help="Shrink images whose longer side is larger."),
+) -> None:
+    """Make a synthetic deblurring benchmark: blurred copies of sharp images with a fixed seed."""
+    from tools.training.benchmark import make_synthetic_benchmark
+
+    stems = make_synthetic_benchmark(sharp, out, seed=seed, max_side=max_side)
+    typer.echo(f"wrote {len(stems)} pairs to {out}/blurry and {out}/sharp; evaluate with: "
+               f"cnaps eval-restore {out}/blurry {out}/sharp")

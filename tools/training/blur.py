@@ -157,3 +157,11 @@ def degrade(sharp_with_margin: np.ndarray, crop: int, rng: np.random.Generator,
     blurry = add_noise_and_jpeg(linear_to_srgb(blurry_linear).astype(np.float32), rng, recipe)
     sharp = sharp_with_margin[half + top: half + top + crop, half + left: half + left + crop]
     return blurry, sharp.astype(np.float32)
+
+
+def blur_whole_image(sharp_srgb: np.ndarray, rng: np.random.Generator, recipe: BlurRecipe = BlurRecipe()) -> np.ndarray:
+    """Blur a whole HxWx3 sRGB float image (reflect padding at the borders), then add noise and JPEG."""
+    kernel = random_kernel(rng, recipe)
+    half = kernel.shape[0] // 2
+    padded = np.pad(srgb_to_linear(sharp_srgb), ((half, half), (half, half), (0, 0)), mode="reflect")
+    return add_noise_and_jpeg(linear_to_srgb(blur_valid(padded, kernel)).astype(np.float32), rng, recipe)
