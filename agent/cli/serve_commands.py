@@ -1,1 +1,63 @@
-"""Placeholder until the commands land."""
+"""`cnaps chat`, `cnaps serve` and `cnaps report`: the chat page, the HTTP API and HTML/PDF reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from agent.cli.app import app
+
+
+@app.command()
+def chat(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for every interface)."),
+    port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
+) -> None:
+    """Serve the chat web page: ask with an image, get the grounded answer and the restored image."""
+    from agent.chat import launch_chat
+
+    launch_chat(host, port)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for every interface)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=16, help="Answers restored at the same time."),
+    queue: int = typer.Option(16, "--queue", min=0, max=1000, help="Requests that may wait for a worker."),
+    max_pixels: int = typer.Option(12_000_000, "--max-pixels", min=1, help="Largest image accepted, in pixels."),
+) -> None:
+    """Serve the HTTP API: POST /v1/answers, GET /v1/images/{id}, GET /healthz, docs at /docs."""
+    from agent.api import ApiConfig, serve as run_server
+    from agent.web_limits import UploadLimits
+
+    run_server(host, port, ApiConfig(workers=workers, queue_size=queue,
+                                     limits=UploadLimits(max_image_pixels=max_pixels)))
+
+
+@app.command()
+def report(
+    bundles: list[Path] = typer.Argument(..., help="Bundle documents, one report section each."),
+    images: list[Path] = typer.Option([], "--images", help="Images, paired with the bundles in order (repeatable)."),
+    references: list[Path] = typer.Option([], "--references",
+                                          help="Sharp references, paired with the images in order, for PSNR."),
+    out: Path = typer.Option(..., "--out", help="The HTML report to write (images embedded)."),
+    pdf: Path | None = typer.Option(None, "--pdf", help="Also write the report as PDF."),
+    backend: str = typer.Option("", "--backend", help="offline, openai or local (default: $CNAPS_BACKEND, else "
+                                                     "offline)."),
+) -> None:
+    """Answer every bundle (restoring its image) and write one self-contained HTML report, and a PDF if asked."""
+    from agent.report import ReportJob, build_report, write_report
+    from agent.web_answer import check_backend_name, default_backend_name
+
+    backend = check_backend_name(backend or default_backend_name())
+    try:
+        jobs = ReportJob.pair(bundles, images, references)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--images/--references") from None
+    result = build_report(jobs, backend)
+    write_report(result, out, pdf)
+    failed = sum(1 for section in result.sections if section.error)
+    typer.echo(f"wrote {out}" + (f" and {pdf}" if pdf else "") +
+               f": {len(result.sections)} sections, {failed} failed")

@@ -1,0 +1,223 @@
+"""The HTTP API against a real uvicorn server on 127.0.0.1: answers, restored images, limits, errors, 8 clients."""
+
+from __future__ import annotations
+
+import io
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from agent.api import ApiConfig, create_app
+from agent.web_limits import UploadLimits
+from knowledge.parser import load_bundle
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BLURRY = FIXTURES / "web_blurry_kodim23_128x96.png"
+SEED = FIXTURES / "bundles" / "seed.txt"
+DASHCAM = FIXTURES / "bundles" / "ex_dashcam_frame.txt"
+SEED_QUESTION = load_bundle(SEED).question
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_server(config: ApiConfig):
+    """A real uvicorn server on 127.0.0.1 in a thread; yields its base URL and stops it afterwards."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    config = ApiConfig(workers=1, queue_size=16, work_root=tmp_path_factory.mktemp("api-jobs"),
+                       limits=UploadLimits(max_image_pixels=200_000, max_request_bytes=2_000_000))
+    with running_server(config) as url:
+        yield url
+
+
+def post_answer(url: str, timeout: float = 120, **parts) -> httpx.Response:
+    """POST /v1/answers with form fields (str values) and files ((name, bytes, type) values)."""
+    data = {key: value for key, value in parts.items() if isinstance(value, str)}
+    files = {key: value for key, value in parts.items() if isinstance(value, tuple)}
+    return httpx.post(f"{url}/v1/answers", data=data, files=files or None, timeout=timeout)
+
+
+def image_part(path: Path = BLURRY, content_type: str = "image/png"):
+    return ("photo.png", path.read_bytes(), content_type)
+
+
+def answer_links(answer: dict) -> set[str]:
+    return {link for reference in answer["references"] for link in reference["links"]}
+
+
+def test_health_and_docs(base_url):
+    health = httpx.get(f"{base_url}/healthz").json()
+    assert health["status"] == "ok" and health["backends"] == ["offline", "openai", "local"]
+    assert health["pool"]["workers"] == 1 and health["pool"]["queue_size"] == 16
+    assert "swagger-ui" in httpx.get(f"{base_url}/docs").text
+    schema = httpx.get(f"{base_url}/openapi.json").json()
+    assert {"/v1/answers", "/v1/images/{image_id}", "/healthz"} <= set(schema["paths"])
+
+
+def test_a_question_with_an_image_gets_a_grounded_answer_and_a_restored_image(base_url):
+    response = post_answer(base_url, question=SEED_QUESTION, image=image_part(), backend="offline")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    answer = body["answer"]
+    assert answer["question"] == SEED_QUESTION and answer["grounded"] and not answer["violations"]
+    assert answer_links(answer) and answer_links(answer) <= load_bundle(SEED).allowed_links()
+    # The restored image is served by id, has the input's size, and no server path leaks into the JSON.
+    assert body["restored_image_url"] == f"{base_url}/v1/images/{body['id']}"
+    assert answer["restoration"]["output_path"] == body["restored_image_url"]
+    assert "/" not in answer["restoration"]["input_path"]
+    image = httpx.get(body["restored_image_url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(image.content)) as restored:
+        assert restored.size == (128, 96)
+
+
+def test_a_bundle_document_is_answered_from_its_own_sources(base_url):
+    response = post_answer(base_url, bundle=("dashcam.txt", DASHCAM.read_bytes(), "text/plain"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    bundle = load_bundle(DASHCAM)
+    assert body["answer"]["question"] == bundle.question
+    assert answer_links(body["answer"]) <= bundle.allowed_links()
+    assert body["restored_image_url"] is None and body["answer"]["restoration"] is None
+
+
+@pytest.mark.parametrize(("parts", "status", "kind", "words"), [
+    ({}, 422, "invalid_request", "send a question"),
+    ({"bundle": ("q.txt", b"no question in here at all", "text/plain")}, 422, "bad_bundle", "q"),
+    ({"bundle": ("q.pdf", b"%PDF-1.4", "application/pdf")}, 415, "unsupported_media_type", "application/pdf"),
+    ({"question": "x", "image": ("a.png", b"not a png at all", "image/png")}, 422, "invalid_request",
+     "could not be read"),
+    ({"question": "x", "image": ("a.gif", b"GIF89a", "image/gif")}, 415, "unsupported_media_type", "image/gif"),
+    ({"question": "x", "backend": "gpt-99"}, 422, "invalid_request", "unknown backend 'gpt-99'"),
+])
+def test_bad_requests_get_a_json_error_that_says_what_was_wrong(base_url, parts, status, kind, words):
+    response = post_answer(base_url, **parts)
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == kind and words in response.json()["detail"]
+
+
+def test_size_and_pixel_limits(base_url):
+    big = io.BytesIO()
+    Image.new("RGB", (600, 400), (90, 90, 90)).save(big, format="PNG")
+    too_many_pixels = post_answer(base_url, question="x", image=("big.png", big.getvalue(), "image/png"))
+    assert too_many_pixels.status_code == 413
+    assert "600x400 = 240000 pixels; the limit is 200000" in too_many_pixels.json()["detail"]
+    too_many_bytes = post_answer(base_url, question="x", image=("huge.png", b"\0" * 2_100_000, "image/png"))
+    assert too_many_bytes.status_code == 413 and too_many_bytes.json()["error"] == "too_large"
+
+
+def test_chunked_uploads_cannot_slip_past_the_body_limit(base_url):
+    def body():
+        yield (b'--xyz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+               b"Content-Type: image/png\r\n\r\n")
+        for _ in range(40):
+            yield b"\0" * 65536  # 2.6 MB in chunks, with no Content-Length header
+
+    response = httpx.post(f"{base_url}/v1/answers", content=body(), timeout=60,
+                          headers={"content-type": "multipart/form-data; boundary=xyz"})
+    assert response.status_code == 413 and "exceeds the limit of 2000000 bytes" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("image_id", ["0" * 32, "nope", "..%2F..%2Fetc%2Fpasswd", "%2e%2e"])
+def test_unknown_or_hostile_image_ids_are_404(base_url, image_id):
+    response = httpx.get(f"{base_url}/v1/images/{image_id}")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+@pytest.mark.slow
+def test_eight_concurrent_clients_are_all_answered_one_restoration_at_a_time(base_url):
+    peak_running = 0
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak_running
+        while not done.is_set():
+            peak_running = max(peak_running, httpx.get(f"{base_url}/healthz").json()["pool"]["running"])
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    memory_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with ThreadPoolExecutor(8) as clients:
+        responses = list(clients.map(lambda _: post_answer(base_url, question=SEED_QUESTION, image=image_part(),
+                                                           timeout=300), range(8)))
+    done.set()
+    watcher.join(5)
+    assert [response.status_code for response in responses] == [200] * 8
+    ids = {response.json()["id"] for response in responses}
+    assert len(ids) == 8
+    assert all(httpx.get(f"{base_url}/v1/images/{image_id}").status_code == 200 for image_id in ids)
+    assert peak_running == 1
+    # ru_maxrss is in KiB on Linux: eight queued clients must not add more than one restoration's worth.
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before) < 1_500_000
+    assert httpx.get(f"{base_url}/healthz").json()["pool"]["waiting"] == 0
+
+
+@pytest.mark.slow
+def test_a_full_queue_answers_503_and_the_server_keeps_working(tmp_path):
+    big = io.BytesIO()
+    Image.open(BLURRY).resize((512, 384)).save(big, format="PNG")
+    config = ApiConfig(workers=1, queue_size=1, work_root=tmp_path)
+    with running_server(config) as url:
+        with ThreadPoolExecutor(8) as clients:
+            responses = list(clients.map(
+                lambda _: post_answer(url, question=SEED_QUESTION, image=("big.png", big.getvalue(), "image/png"),
+                                      timeout=300), range(8)))
+        statuses = sorted(response.status_code for response in responses)
+        assert set(statuses) == {200, 503} and statuses.count(200) >= 2
+        busy = next(response for response in responses if response.status_code == 503)
+        assert busy.json()["error"] == "busy" and busy.headers["retry-after"] == "5"
+        assert post_answer(url, question=SEED_QUESTION).status_code == 200
+
+
+@pytest.mark.slow
+def test_cnaps_serve_starts_a_server(tmp_path):
+    port = free_port()
+    command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read().decode()
+                time.sleep(0.3)
+        assert health.json()["status"] == "ok"
+    finally:
+        server.terminate()
+        server.wait(30)
