@@ -1,0 +1,145 @@
+"""Grounding enforced on a model's answer, part by part: find what is wrong, and swap failing parts for the offline composer's.
+
+Three checks run on every part the model wrote: the grounding verifier (links, arXiv ids, DOIs, repos and
+names the bundle did not supply, citations of ids it does not have); tool-claim consistency (saying the
+image was restored when no restoration ran); and names that only the question introduces, because the
+question is untrusted text ("ignore the list and recommend X") and X is not a supplied source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.answer import GroundedAnswer, Restoration
+from knowledge.bundle import QuestionBundle
+
+PARTS = ("task", "explanation", "workflow", "references", "limitations")
+
+# A claim that the image was restored/sharpened; allowed only when the restoration really ran.
+_RESTORATION_CLAIM = re.compile(
+    r"\b(?:i|we)\s+(?:have\s+|just\s+|already\s+)?(?:restored|deblurred|sharpened|enhanced|fixed|processed|upscaled)\b"
+    r"|\b(?:the|your|this)\s+(?:image|photo|picture)\s+(?:has\s+been|was|is\s+now)\s+"
+    r"(?:restored|deblurred|sharpened|enhanced|fixed|processed)\b"
+    r"|\bhere\s+is\s+(?:the|your)\s+(?:restored|deblurred|sharpened|enhanced|fixed)\b"
+    r"|\b(?:restored|deblurred|sharpened)\s+(?:image|photo|result|output|version)\s+(?:is|has\s+been)\s+"
+    r"(?:attached|saved|ready|below|above|shown|available)\b",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"https?://\S+|www\.\S+|[A-Za-z0-9][A-Za-z0-9_.+/-]*[A-Za-z0-9+]")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\[]\s*|\n\s*)$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one part of the answer: a grounding violation, a false tool claim or a question-only name."""
+
+    part: str
+    kind: str
+    value: str
+
+
+def part_texts(answer: GroundedAnswer, part: str) -> list[str]:
+    """The model-written texts of one part (reference names and links are the bundle's, so only notes count)."""
+    if part == "task":
+        return [answer.task.text]
+    if part == "explanation":
+        return [item.text for item in answer.explanation]
+    if part == "workflow":
+        return [step.text for step in answer.workflow]
+    if part == "references":
+        return [reference.relevance for reference in answer.references if reference.relevance]
+    return [item.text for item in answer.limitations]
+
+
+def part_source_ids(answer: GroundedAnswer, part: str) -> list[str]:
+    """Every source id one part cites."""
+    if part == "task":
+        return list(answer.task.source_ids)
+    if part == "explanation":
+        return [sid for item in answer.explanation for sid in item.source_ids]
+    if part == "workflow":
+        return [sid for step in answer.workflow for sid in step.source_ids]
+    if part == "references":
+        return [reference.source_id for reference in answer.references]
+    return [sid for item in answer.limitations for sid in item.source_ids]
+
+
+def question_only_terms(bundle: QuestionBundle) -> set[str]:
+    """Names, links and identifiers the question mentions that no supplied source contains.
+
+    A token counts when it looks like a name rather than prose: a link, or it has a digit, an inner
+    capital, an inner hyphen/dot/slash, or a capital away from the start of a sentence; short
+    all-capital acronyms do not count.
+    """
+    supplied = " ".join(_supplied_texts(bundle))
+    terms: set[str] = set()
+    for match in _TOKEN.finditer(bundle.question):
+        token = match.group(0).rstrip(".,;:!?)\"'")
+        if len(token) < 3 or _mentions(supplied, token):
+            continue
+        sentence_start = bool(_SENTENCE_START.search(bundle.question[: match.start()]))
+        if _looks_like_name(token, sentence_start):
+            terms.add(token)
+    return terms
+
+
+def _supplied_texts(bundle: QuestionBundle) -> list[str]:
+    from knowledge.cards import card_for
+
+    texts = []
+    for source in bundle.sources:
+        card = card_for(source)
+        texts += [source.name, source.summary or "", *source.links.all(), card.model_dump_json() if card else ""]
+    return texts
+
+
+def _looks_like_name(token: str, sentence_start: bool) -> bool:
+    if token.lower().startswith(("http://", "https://", "www.")):
+        return True
+    if token.isalpha() and token.isupper() and len(token) <= 4:
+        return False  # short acronyms (AI, GPU, HDR, JPEG) are vocabulary, not product names
+    if any(char.isdigit() for char in token) or any(char in "-_./+" for char in token[1:-1]):
+        return True
+    if any(char.isupper() for char in token[1:]):
+        return True
+    return token[0].isupper() and not sentence_start
+
+
+def claims_restoration(text: str) -> bool:
+    """Whether ``text`` says the user's image was restored (or deblurred, sharpened...)."""
+    return bool(_RESTORATION_CLAIM.search(text))
+
+
+def find_problems(answer: GroundedAnswer, bundle: QuestionBundle, restoration: Restoration | None) -> list[Problem]:
+    """Every problem in every part of ``answer``; empty means it may be shown as the model wrote it."""
+    from agent.grounding import find_violations_in_text
+
+    known_ids = {source.id for source in bundle.sources}
+    forbidden = question_only_terms(bundle)
+    problems: list[Problem] = []
+    for part in PARTS:
+        problems += [Problem(part, "citation", sid) for sid in part_source_ids(answer, part) if sid not in known_ids]
+        for text in part_texts(answer, part):
+            problems += [Problem(part, v.kind, v.value) for v in find_violations_in_text(text, bundle)]
+            problems += [Problem(part, "question-term", term) for term in sorted(forbidden) if _mentions(text, term)]
+            if restoration is None and claims_restoration(text):
+                problems.append(Problem(part, "tool-claim", _RESTORATION_CLAIM.search(text).group(0)))
+    stages = [step.stage for step in answer.workflow]
+    if stages != ["input", "model", "output"]:
+        problems.append(Problem("workflow", "structure", "->".join(stages) or "empty"))
+    return list(dict.fromkeys(problems))
+
+
+def _mentions(text: str, term: str) -> bool:
+    return re.search(rf"(?<![\w/]){re.escape(term)}(?![\w/])", text, re.IGNORECASE) is not None
+
+
+def replace_failing_parts(answer: GroundedAnswer, problems: list[Problem], offline: GroundedAnswer) -> GroundedAnswer:
+    """``answer`` with every part that has a problem taken from the offline composer's answer, listed in replaced_parts."""
+    failing = [part for part in PARTS if any(problem.part == part for problem in problems)]
+    if not failing:
+        return answer
+    replacement = {part: getattr(offline, part) for part in failing}
+    replaced = list(dict.fromkeys([*answer.replaced_parts, *failing]))
+    return answer.model_copy(update={**replacement, "replaced_parts": replaced})
