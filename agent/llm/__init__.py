@@ -1,0 +1,1 @@
+"""The language-model agent: prompts, tools, structured drafts and grounding enforcement for the LLM backends."""
