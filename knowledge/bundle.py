@@ -55,3 +55,8 @@ class QuestionBundle(BaseModel):
     def allowed_links(self) -> set[str]:
         """Every link the bundle supplies."""
         return {link for source in self.sources for link in source.links.all()}
+
+    def supplied_text(self) -> str:
+        """Everything the sources supply (names, links, summaries), but not the question: what an answer may name."""
+        parts = [text for source in self.sources for text in (source.name, *source.links.all(), source.summary) if text]
+        return "\n".join(parts)

@@ -1,0 +1,42 @@
+"""Rendering the Jinja templates in ``prompts/``: sandboxed, strict about missing variables, loaded as package data."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+TEMPLATE_SUFFIX = ".j2"
+
+
+@cache
+def _environment():
+    from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class PromptsLoader(BaseLoader):
+        """Loads templates from the installed ``prompts`` package, wherever (and however) it is installed."""
+
+        def get_source(self, environment, template):
+            resource = resources.files("prompts").joinpath(template)
+            if not template.endswith(TEMPLATE_SUFFIX) or not resource.is_file():
+                raise TemplateNotFound(template)
+            return resource.read_text(encoding="utf-8"), None, lambda: True
+
+    return SandboxedEnvironment(loader=PromptsLoader(), undefined=StrictUndefined, autoescape=False,
+                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def render_template(name: str, **variables) -> str:
+    """Render the template ``prompts/<name>`` with ``variables``; a variable it uses but is not given raises."""
+    return _environment().get_template(name).render(**variables)
+
+
+def render_sentence(name: str, **variables) -> str:
+    """Render a template that produces one statement, with its line breaks and indentation collapsed to spaces."""
+    return " ".join(render_template(name, **variables).split())
+
+
+def template_names() -> list[str]:
+    """Every template shipped in ``prompts/``."""
+    return sorted(entry.name for entry in resources.files("prompts").iterdir()
+                  if entry.name.endswith(TEMPLATE_SUFFIX))

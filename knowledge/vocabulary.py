@@ -1,0 +1,78 @@
+"""The vocabulary the agent reasons with, loaded from YAML data: vision tasks, question aspects, grounding terms."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+from pydantic import BaseModel, Field
+
+
+class Task(BaseModel):
+    """A vision task a source can serve, with the cue words that reveal it in a name or summary."""
+
+    id: str
+    label: str
+    family: str
+    definition: str
+    cues: list[str]
+    input: str
+    output: str
+
+    def hits(self, text: str) -> int:
+        """How many times this task's cues occur in ``text``."""
+        return sum(len(pattern.findall(text)) for pattern in compiled(tuple(self.cues)))
+
+
+class Aspect(BaseModel):
+    """Something a question asks for (sharpness, lighting, realism...), the tasks that cover it and its cue words."""
+
+    id: str
+    action: str
+    needs: list[str] = Field(default_factory=list)
+    yields_to: list[str] = Field(default_factory=list)
+    cues: list[str]
+
+    def phrases(self, question: str) -> list[tuple[int, int]]:
+        """The (start, end) spans of ``question`` that this aspect's cues match."""
+        return [match.span() for pattern in compiled(tuple(self.cues)) for match in pattern.finditer(question)]
+
+
+class GroundingTerms(BaseModel):
+    """Names the verifier watches for, and name-shaped words that are ordinary vocabulary."""
+
+    outside_names: list[str]
+    generic_terms: list[str]
+
+
+@cache
+def compiled(cues: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Case-insensitive whole-word patterns for ``cues``."""
+    return tuple(re.compile(rf"(?<!\w)(?:{cue})(?!\w)", re.IGNORECASE) for cue in cues)
+
+
+@cache
+def load_data(name: str) -> dict:
+    """The parsed YAML data file ``name`` shipped in the knowledge package."""
+    import yaml
+
+    return yaml.safe_load(resources.files("knowledge").joinpath(name).read_text(encoding="utf-8"))
+
+
+@cache
+def tasks() -> dict[str, Task]:
+    """Every known task by id, in file order (specific tasks before the generic ones they resemble)."""
+    return {entry["id"]: Task(**entry) for entry in load_data("tasks.yaml")["tasks"]}
+
+
+@cache
+def aspects() -> tuple[Aspect, ...]:
+    """Every question aspect, in file order."""
+    return tuple(Aspect(**entry) for entry in load_data("aspects.yaml")["aspects"])
+
+
+@cache
+def grounding_terms() -> GroundingTerms:
+    """The verifier's watch list of outside names and its list of generic technical terms."""
+    return GroundingTerms(**load_data("grounding_terms.yaml"))
