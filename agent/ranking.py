@@ -6,7 +6,7 @@ import math
 import os
 import re
 from collections import OrderedDict
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
 RANKER_ENV = "CNAPS_RANKER"
@@ -40,8 +40,8 @@ class LexicalRanker:
 
     def scores(self, question: str, documents: list[str]) -> list[float]:
         """Cosine similarity between the question's and each document's sets of stemmed content words."""
-        asked = _stems(question)
-        return [_overlap(asked, _stems(document)) for document in documents]
+        asked = content_words(question)
+        return [overlap(asked, content_words(document)) for document in documents]
 
 
 class EmbeddingRanker:
@@ -118,8 +118,10 @@ def make_ranker(kind: str | None = None) -> Ranker:
     return _shared_embedding_ranker()
 
 
-def _stems(text: str) -> set[str]:
-    return {_stem(word) for word in _WORD.findall(text.lower()) if word not in _STOPWORDS and len(word) > 2}
+@lru_cache(maxsize=1024)
+def content_words(text: str) -> frozenset[str]:
+    """The stemmed content words of ``text`` (lower case, stop words and very short words dropped)."""
+    return frozenset(_stem(word) for word in _WORD.findall(text.lower()) if word not in _STOPWORDS and len(word) > 2)
 
 
 def _stem(word: str) -> str:
@@ -129,7 +131,8 @@ def _stem(word: str) -> str:
     return word
 
 
-def _overlap(first: set[str], second: set[str]) -> float:
+def overlap(first: frozenset[str], second: frozenset[str]) -> float:
+    """Cosine similarity of two word sets."""
     if not first or not second:
         return 0.0
     return len(first & second) / math.sqrt(len(first) * len(second))
