@@ -68,11 +68,6 @@ def render_source_card(source: Source) -> str:
     return _render("agent_source.j2", source=_source_view(source, full=True), full=True)
 
 
-def render_unknown_source(requested: str, bundle: QuestionBundle) -> str:
-    """What ``read_source`` returns for an id the bundle does not have."""
-    return _render("agent_unknown_source.j2", requested=requested, ids=[source.id for source in bundle.sources])
-
-
 def render_tool_description(tool_name: str) -> str:
     """The description a model reads for one of the agent's own tools."""
     return _render(f"agent_tool_{tool_name}.j2")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from agent.answer import Restoration
 from knowledge.bundle import QuestionBundle
@@ -18,29 +18,26 @@ READ_SOURCE = "read_source"
 RESTORE_IMAGE = "restore_image"
 
 
-class ReadSourceInput(BaseModel):
-    """Arguments of read_source."""
-
-    id: str = Field(max_length=4, description="a source id from the list, such as S1")
+def read_source_input(bundle: QuestionBundle) -> type[BaseModel]:
+    """read_source's arguments: ``id``, restricted to the bundle's ids so a constrained model cannot invent one."""
+    ids = tuple(source.id for source in bundle.sources)
+    return create_model("ReadSourceInput", id=(Literal[ids], Field(description="a source id from the list")))
 
 
 def make_read_source_tool(bundle: QuestionBundle) -> BaseTool:
-    """A LangChain tool ``read_source(id)`` returning the card of one supplied source (or the list of valid ids)."""
+    """A LangChain tool ``read_source(id)`` returning the card of one supplied source (an unknown id fails validation)."""
     from langchain_core.tools import StructuredTool
 
-    from agent.llm.prompts import render_source_card, render_tool_description, render_unknown_source
+    from agent.llm.prompts import render_source_card, render_tool_description
 
     def read_source(id: str) -> str:  # noqa: A002  (the argument name the model sees)
-        try:
-            return render_source_card(bundle.source(id.strip().upper()))
-        except KeyError:
-            return render_unknown_source(id, bundle)
+        return render_source_card(bundle.source(id))
 
     return StructuredTool.from_function(
         read_source,
         name=READ_SOURCE,
         description=render_tool_description(READ_SOURCE),
-        args_schema=ReadSourceInput,
+        args_schema=read_source_input(bundle),
     )
 
 
