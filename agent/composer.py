@@ -74,10 +74,11 @@ def compose_offline(
 
 
 def _analyse(bundle: QuestionBundle, ranker: Ranker) -> _Analysis:
-    profiles = profile_bundle(bundle)
+    matches = find_aspects(bundle.question)
+    profiles = profile_bundle(bundle, wanted={task for match in matches for task in match.aspect.needs})
     documents = [_ranking_text(profile) for profile in profiles]
     scores = dict(zip((profile.id for profile in profiles), ranker.scores(bundle.question, documents)))
-    plan = plan_coverage(find_aspects(bundle.question), profiles)
+    plan = plan_coverage(matches, profiles)
     outside = {violation.value for violation in find_violations_in_text(bundle.question, bundle)}
     if not plan and max(scores.values(), default=0.0) < ranker.relevance_floor:
         mode = "off_topic"
@@ -121,7 +122,11 @@ def _explanation(analysis: _Analysis) -> list[Statement]:
     for coverage in analysis.plan:
         for cover in sorted(coverage.covers, key=lambda c: _order(analysis, c.profile)):
             extra = _name_facts(cover.profile) if coverage.match.aspect.id == "realism" else []
-            sentence = best_sentence(cover.profile.source.summary or "", " ".join(coverage.match.phrases))
+            summary = cover.profile.source.summary or ""
+            sentence = best_sentence(summary, " ".join(coverage.match.phrases))
+            if cover.fact is None and cover.profile.source.role == "recommended" and (
+                    not sentence or sentence in describing_sentences(summary)):
+                continue  # its how-it-works statement already quoted everything the bundle says about it
             text = render_sentence("answer_aspect.j2", coverage=coverage, cover=cover, sentence=sentence, extra=extra)
             statements.append(Statement(text=text, source_ids=[cover.profile.id]))
     return statements

@@ -97,6 +97,6 @@ def plan_coverage(matches: list[AspectMatch], profiles: list[SourceProfile]) -> 
 def _cover(aspect: Aspect, profile: SourceProfile) -> Cover | None:
     if profile.card and aspect.id in profile.card.addresses:
         return Cover(profile, profile.card.addresses[aspect.id])
-    if profile.task and profile.task.id in aspect.needs:
+    if any(task.id in aspect.needs for task in profile.tasks):
         return Cover(profile, None)
     return None

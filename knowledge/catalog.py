@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from knowledge.bundle import QuestionBundle, Source
@@ -13,44 +14,58 @@ SHORT_PREFIX_MAX = 32
 
 @dataclass(frozen=True)
 class SourceProfile:
-    """A supplied source as the agent may describe it: its card (or None), its task, and the name prose uses."""
+    """A supplied source as the agent may describe it: its card (or None), its task, and the name prose uses.
+
+    ``tasks`` holds every task the source serves (for a source without a card, each task its text names), and
+    ``task`` the one the answer presents it for.
+    """
 
     source: Source
     card: SourceCard | None
     task: Task | None
     name: str
+    tasks: tuple[Task, ...] = ()
 
     @property
     def id(self) -> str:
         return self.source.id
 
 
-def profile_bundle(bundle: QuestionBundle) -> list[SourceProfile]:
-    """Profile every supplied source of ``bundle``, recommended first."""
+def profile_bundle(bundle: QuestionBundle, wanted: set[str] | frozenset[str] = frozenset()) -> list[SourceProfile]:
+    """Profile every supplied source of ``bundle``, recommended first.
+
+    Args:
+        wanted: ids of the tasks the question calls for; a source that serves several is presented for one of these.
+    """
     supplied = bundle.supplied_text().lower()
-    return [_profile(source, supplied) for source in bundle.sources]
+    return [_profile(source, supplied, wanted) for source in bundle.sources]
 
 
-def _profile(source: Source, supplied: str) -> SourceProfile:
+def _profile(source: Source, supplied: str, wanted: set[str] | frozenset[str]) -> SourceProfile:
     card = card_for(source)
-    task = tasks().get(card.task) if card else infer_task(source)
-    return SourceProfile(source=source, card=card, task=task, name=_prose_name(source, card, supplied))
+    served = (tasks()[card.task],) if card else infer_tasks(source)
+    task = next((task for task in served if task.id in wanted), served[0] if served else None)
+    return SourceProfile(source=source, card=card, task=task, name=_prose_name(source, card, supplied), tasks=served)
 
 
-def infer_task(source: Source) -> Task | None:
-    """The task a source without a card serves, from its supplied name first and its summary otherwise."""
+def infer_tasks(source: Source) -> tuple[Task, ...]:
+    """The tasks a source without a card serves, most cited first: from its supplied name, else its summary."""
     for text in (source.name, source.summary or ""):
-        scores = [(task.hits(text), -order, task) for order, task in enumerate(tasks().values())]
-        best = max(scores, key=lambda item: item[:2])
-        if best[0] > 0:
-            return best[2]
-    return None
+        scored = [(task.hits(text), -order, task) for order, task in enumerate(tasks().values())]
+        found = [task for hits, _, task in sorted(scored, key=lambda item: item[:2], reverse=True) if hits]
+        if found:
+            return tuple(found)
+    return ()
 
 
 def _prose_name(source: Source, card: SourceCard | None, supplied: str) -> str:
     """A short name for prose that the bundle itself supplies: the card's short name, a title's prefix, or the name."""
     if card and card.short_name.lower() in supplied:
         return card.short_name
+    # "Long Title (Short-Name)" and "Short-Name: Long Title" both carry the short name the bundle uses.
+    abbreviation = re.search(r"\(([^()]{2,%d})\)\s*$" % SHORT_PREFIX_MAX, source.name)
+    if abbreviation:
+        return abbreviation.group(1).strip()
     prefix, colon, _ = source.name.partition(":")
     if colon and len(prefix.strip()) <= SHORT_PREFIX_MAX:
         return prefix.strip()

@@ -110,11 +110,15 @@ def _parse_cnaps(text: str, origin: str) -> QuestionBundle:
             sections[current] = []
         elif current is not None:
             _read_section_line(lines, index, sections[current], origin)
+        elif _is_model_line(line):
+            raise _fail(origin, index + 1, "expected a '### Recommended AI Models:' heading before the first "
+                                           "'Model:' line")
         index += 1
+    last_line = len(text.rstrip().split("\n"))
     if "recommended" not in sections:
-        raise _fail(origin, len(lines), "expected a '### Recommended AI Models:' section after the question")
+        raise _fail(origin, last_line, "expected a '### Recommended AI Models:' section after the question")
     if not sections["recommended"]:
-        raise _fail(origin, len(lines), "expected at least one 'Model:' line under '### Recommended AI Models:'")
+        raise _fail(origin, last_line, "expected at least one 'Model:' line under '### Recommended AI Models:'")
     return _build_bundle(question, sections["recommended"], sections.get("related", []), origin)
 
 
@@ -179,6 +183,11 @@ def _read_section_line(lines: list[str], index: int, entries: list[_Entry], orig
                                        "expected a new 'Model:' line first")
     entry.fields[key] = value
     entry.lines[key] = index + 1
+
+
+def _is_model_line(line: str) -> bool:
+    key_match = KEY_LINE.match(line)
+    return bool(key_match) and KEYS.get(key_match["key"].strip().lower()) == "name"
 
 
 def _last_field(entry: _Entry) -> str:

@@ -21,8 +21,8 @@ class Task(BaseModel):
     output: str
 
     def hits(self, text: str) -> int:
-        """How many times this task's cues occur in ``text``."""
-        return sum(len(pattern.findall(text)) for pattern in compiled(tuple(self.cues)))
+        """How many times this task's cues occur in ``text`` (cues are word beginnings: "denois" hits "denoising")."""
+        return sum(len(pattern.findall(text)) for pattern in compiled(tuple(self.cues), whole_words=False))
 
 
 class Aspect(BaseModel):
@@ -47,9 +47,10 @@ class GroundingTerms(BaseModel):
 
 
 @cache
-def compiled(cues: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    """Case-insensitive whole-word patterns for ``cues``."""
-    return tuple(re.compile(rf"(?<!\w)(?:{cue})(?!\w)", re.IGNORECASE) for cue in cues)
+def compiled(cues: tuple[str, ...], whole_words: bool = True) -> tuple[re.Pattern[str], ...]:
+    """Case-insensitive patterns for ``cues``, each starting at a word start and, if ``whole_words``, ending at a word end."""
+    end = r"(?!\w)" if whole_words else ""
+    return tuple(re.compile(rf"(?<!\w)(?:{cue}){end}", re.IGNORECASE) for cue in cues)
 
 
 @cache

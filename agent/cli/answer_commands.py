@@ -1,1 +1,124 @@
-"""Placeholder until the commands land."""
+"""`cnaps ask` and `cnaps batch`: grounded answers to CNAPS-style questions from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from agent.cli.app import app
+
+FORMATS = ("md", "json")
+BUNDLE_SUFFIXES = (".txt", ".yaml", ".yml", ".json")
+ANSWER_FILES = ("answer.md", "answer.json")
+
+BACKEND_HELP = "offline, openai or local (default: $CNAPS_BACKEND, else offline)."
+FALLBACK_HELP = "Backend to answer with when the chosen one fails: offline (default: none, fail instead)."
+
+
+@app.command()
+def ask(
+    question: str | None = typer.Argument(None, help="The question; replaces the bundle's own when both are given."),
+    bundle: Path | None = typer.Option(None, "--bundle", help="CNAPS question document (.txt, .yaml or .json); "
+                                                               "default: the seed's four sources."),
+    image: Path | None = typer.Option(None, "--image", help="Your image; restored when the recommended model is a "
+                                                             "MIMO-UNet deblurring model."),
+    output_format: str = typer.Option("md", "--format", help="md (Markdown) or json."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for answer.md, answer.json and the restored image."),
+    backend: str = typer.Option("", "--backend", help=BACKEND_HELP),
+    fallback: str | None = typer.Option(None, "--fallback", help=FALLBACK_HELP),
+    preset: str | None = typer.Option(None, "--preset", help="Restoration weights preset or file (overrides the "
+                                                              "one mapped from the bundle)."),
+    tile: int | None = typer.Option(None, "--tile", min=64, help="Restoration tile size in pixels."),
+) -> None:
+    """Answer one question from its supplied sources only, and restore the image when one is given."""
+    from agent.backends.base import AnswerRequest
+
+    if output_format not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+    if image is not None and not image.is_file():
+        raise typer.BadParameter(f"{image}: no such image file", param_hint="--image")
+    question_bundle = _bundle_for(question, bundle)
+    engine = _backend(backend, fallback)
+    request = AnswerRequest(bundle=question_bundle, image=image, out_dir=out, preset=preset, tile=tile)
+    answer = _answer_with_progress(engine, request)
+    rendered = _render(answer, output_format)
+    typer.echo(rendered, nl=not rendered.endswith("\n"))
+    if out is not None:
+        written = write_answer(answer, out)
+        if answer.restoration is not None:
+            written.append(Path(answer.restoration.output_path))
+        typer.echo("wrote " + ", ".join(str(path) for path in written), err=True)
+
+
+@app.command()
+def batch(
+    paths: list[Path] = typer.Argument(..., help="Bundle files or folders of them (.txt, .yaml, .yml, .json)."),
+    out: Path = typer.Option(..., "--out", help="Folder that gets one sub-folder of answers per bundle."),
+    force: bool = typer.Option(False, "--force", help="Answer again bundles that already have answers in --out."),
+    backend: str = typer.Option("", "--backend", help=BACKEND_HELP),
+    fallback: str | None = typer.Option(None, "--fallback", help=FALLBACK_HELP),
+) -> None:
+    """Answer every bundle; a bad bundle is reported and skipped, and the others are still answered."""
+    from agent.cli.batch import answer_all, print_summary
+
+    engine = _backend(backend, fallback)
+    results = answer_all(paths, out, engine, force=force)
+    print_summary(results)
+    if any(result.status == "failed" for result in results):
+        raise typer.Exit(1)
+
+
+def _bundle_for(question: str | None, path: Path | None):
+    from knowledge.parser import default_bundle, load_bundle
+
+    base = load_bundle(path) if path is not None else default_bundle()
+    if question is None:
+        return base
+    if not question.strip():
+        raise typer.BadParameter("the question is empty", param_hint="QUESTION")
+    return base.model_copy(update={"question": question.strip()})
+
+
+def _backend(name: str, fallback: str | None):
+    from agent.backends import get_backend
+    from agent.web_answer import default_backend_name
+
+    options = {"fallback": fallback} if fallback else {}
+    return get_backend(name.strip() or default_backend_name(), **options)
+
+
+def _answer_with_progress(engine, request):
+    """Answer, showing a progress bar on stderr while tiles of the image are restored."""
+    if request.image is None:
+        return engine.answer(request)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(TextColumn("[bold]restoring"), BarColumn(), TextColumn("{task.completed}/{task.total} tiles"),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("restore", total=None)
+
+        def show(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        request.progress = show
+        return engine.answer(request)
+
+
+def _render(answer, output_format: str) -> str:
+    from agent.rendering import render_json, render_markdown
+
+    return render_json(answer) if output_format == "json" else render_markdown(answer)
+
+
+def write_answer(answer, folder: Path) -> list[Path]:
+    """Write answer.md and answer.json into ``folder``, each atomically; returns their paths."""
+    from tools.weights_io import atomic_write_bytes
+
+    written = []
+    for name, output_format in zip(ANSWER_FILES, FORMATS):
+        path = folder / name
+        atomic_write_bytes(path, _render(answer, output_format).encode("utf-8"))
+        written.append(path)
+    return written

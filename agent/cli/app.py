@@ -27,15 +27,19 @@ def main() -> None:
     from agent.cli import commands  # noqa: F401  (registers every command on ``app``)
 
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click returns the code of a typer.Exit instead of raising it.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
         sys.exit(130)
     except Exception as error:  # noqa: BLE001
         import click
+        from typer._click import exceptions as vendored_click  # typer 0.29 vendors click: its errors are not click's
 
-        if isinstance(error, click.ClickException):
+        if isinstance(error, (click.ClickException, vendored_click.ClickException)):
             error.show()
             sys.exit(error.exit_code)
         if isinstance(error, user_error_types()):

@@ -1,0 +1,116 @@
+"""Answering many bundles: collect files, answer each into its own folder, skip finished ones, keep going on errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from agent.cli.answer_commands import ANSWER_FILES, BUNDLE_SUFFIXES, write_answer
+
+Status = Literal["answered", "skipped", "failed"]
+DETAIL_WIDTH = 90
+
+
+@dataclass
+class BatchResult:
+    """What happened to one bundle."""
+
+    source: Path
+    folder: Path | None
+    status: Status
+    detail: str
+    grounded: bool | None = None
+
+
+def collect_bundles(paths: list[Path]) -> tuple[list[Path], list[BatchResult]]:
+    """Bundle files named directly or found in folders (recursively, sorted), and failures for missing paths."""
+    found: list[Path] = []
+    missing: list[BatchResult] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(item for item in path.rglob("*") if item.is_file()
+                            and item.suffix.lower() in BUNDLE_SUFFIXES
+                            and not any(part.startswith(".") for part in item.relative_to(path).parts))
+        elif path.is_file():
+            found.append(path)
+        else:
+            missing.append(BatchResult(path, None, "failed", "no such file or folder"))
+    return list(dict.fromkeys(found)), missing
+
+
+def folder_names(files: list[Path]) -> dict[Path, str]:
+    """One distinct, filesystem-safe folder name per bundle file, from its file name."""
+    names: dict[Path, str] = {}
+    used: set[str] = set()
+    for file in files:
+        base = re.sub(r"[^\w.-]+", "_", file.stem).strip("._") or "bundle"
+        name, number = base, 1
+        while name in used:
+            number += 1
+            name = f"{base}-{number}"
+        used.add(name)
+        names[file] = name
+    return names
+
+
+def answer_all(paths: list[Path], out: Path, engine, *, force: bool = False) -> list[BatchResult]:
+    """Answer every bundle under ``paths`` into ``out/<name>/``, with a progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    files, results = collect_bundles(paths)
+    out = out.resolve()
+    # Answers written by an earlier run must not be read back as bundles.
+    files = [file for file in files if out not in file.resolve().parents]
+    names = folder_names(files)
+    with Progress(TextColumn("[bold]answering"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("", total=len(files))
+        for file in files:
+            progress.update(task, description=file.name)
+            results.append(_answer_one(file, out / names[file], engine, force))
+            progress.advance(task)
+    return results
+
+
+def _answer_one(file: Path, folder: Path, engine, force: bool) -> BatchResult:
+    from agent.backends.base import AnswerRequest
+    from agent.errors import USER_ERRORS
+    from knowledge.parser import load_bundle
+
+    if not force and all((folder / name).is_file() for name in ANSWER_FILES):
+        return BatchResult(file, folder, "skipped", "already answered (use --force to answer again)")
+    try:
+        bundle = load_bundle(file)
+        answer = engine.answer(AnswerRequest(bundle=bundle, out_dir=folder))
+        write_answer(answer, folder)
+    except USER_ERRORS as error:
+        return BatchResult(file, None, "failed", str(error))
+    except Exception as error:  # noqa: BLE001  (one broken bundle must not lose the others)
+        return BatchResult(file, None, "failed", f"{type(error).__name__}: {error}")
+    return BatchResult(file, folder, "answered", _clip(answer.task.text.split(". ")[0]), answer.grounded)
+
+
+def _clip(text: str, width: int = DETAIL_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def print_summary(results: list[BatchResult]) -> None:
+    """A table of every bundle: its folder, what happened, whether the answer is grounded, and the detail."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="cnaps batch")
+    for column in ("bundle", "status", "grounded", "folder", "detail"):
+        table.add_column(column, overflow="fold")
+    styles = {"answered": "green", "skipped": "yellow", "failed": "red"}
+    for result in results:
+        grounded = "" if result.grounded is None else ("yes" if result.grounded else "NO")
+        table.add_row(str(result.source), f"[{styles[result.status]}]{result.status}[/]", grounded,
+                      result.folder.name if result.folder else "", result.detail)
+    console = Console()
+    console.print(table)
+    counts = {status: sum(result.status == status for result in results) for status in styles}
+    console.print(", ".join(f"{count} {status}" for status, count in counts.items()))

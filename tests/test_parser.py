@@ -1,0 +1,144 @@
+"""The bundle parser: CNAPS text in its variations, YAML and JSON, and line-numbered errors for malformed input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from knowledge.errors import BundleError
+from knowledge.parser import default_bundle, load_bundle, parse_bundle_text
+
+BUNDLES = Path(__file__).parent / "fixtures" / "bundles"
+SEED = BUNDLES / "seed.txt"
+MIMO_PAPER = ("https://openaccess.thecvf.com/content/ICCV2021/papers/"
+              "Cho_Rethinking_Coarse-To-Fine_Approach_in_Single_Image_Deblurring_ICCV_2021_paper.pdf")
+
+MINIMAL = """A user has asked the following question:
+"How do I sharpen this?"
+
+### Recommended AI Models:
+Model: Some-Net
+Paper: https://example.org/some-net.pdf
+
+### Related Papers:
+Model: Another paper
+Paper: https://example.org/another.pdf
+GitHub: https://github.com/example/another
+Summary: It does another thing.
+"""
+
+
+def test_seed_gives_question_ids_names_links_and_summaries() -> None:
+    bundle = load_bundle(SEED)
+    assert bundle.question.startswith("Even with harsh shadows and dim corners")
+    assert bundle.question.endswith("without making it look fake?")
+    assert [source.id for source in bundle.sources] == ["S1", "S2", "S3", "S4"]
+    assert [source.role for source in bundle.sources] == ["recommended", "related", "related", "related"]
+    mimo, featsharp, matting, pu_ray = bundle.sources
+    assert mimo.name == "Deblur-MIMO-UNet-RealBlur"
+    assert mimo.links.all() == [MIMO_PAPER, "https://github.com/chosj95/MIMO-UNet"]
+    assert mimo.summary is None
+    assert featsharp.links.code is None and str(featsharp.links.paper) == "http://arxiv.org/pdf/2502.16025v1.pdf"
+    assert matting.summary.startswith("Real-world image matting is essential")
+    assert pu_ray.name.startswith("PU-Ray:")
+    assert str(pu_ray.links.code) == "https://github.com/sum1lim/PU-Ray"
+
+
+def test_default_bundle_is_the_seed() -> None:
+    assert default_bundle() == load_bundle(SEED)
+
+
+def test_crlf_french_and_missing_github_parse_like_lf() -> None:
+    raw = (BUNDLES / "ex_crlf_french_no_github.txt").read_bytes()
+    assert b"\r\n" in raw
+    bundle = load_bundle(BUNDLES / "ex_crlf_french_no_github.txt")
+    assert bundle.question == "Mon scan d'une vieille photo est flou — quel modèle peut la rendre nette ?"
+    assert bundle.source("S4").links.code is None
+    assert bundle == parse_bundle_text(raw.decode("utf-8").replace("\r\n", "\n"))
+
+
+def test_extra_blank_lines_bom_curly_quotes_and_multiline_summary() -> None:
+    text = ("\ufeffA user has asked the following question:\n\n\n“Why is it soft?”\n\n"
+            "### Recommended AI Models:\n\n\nModel: Some-Net\n\n\nPaper: https://example.org/a.pdf\n"
+            "Summary: First line of the summary\ncontinues here.\n\n### Related Papers:\n\nAnswer:\n")
+    bundle = parse_bundle_text(text)
+    assert bundle.question == "Why is it soft?"
+    assert bundle.source("S1").summary == "First line of the summary continues here."
+    assert bundle.related == []
+
+
+def test_question_spanning_lines_with_inner_quotes() -> None:
+    text = MINIMAL.replace('"How do I sharpen this?"', '"My sign says "OPEN" but it is\nblurred. Help?"')
+    assert parse_bundle_text(text).question == 'My sign says "OPEN" but it is blurred. Help?'
+
+
+def test_yaml_and_json_give_the_same_bundle_as_text(tmp_path: Path) -> None:
+    text_bundle = parse_bundle_text(MINIMAL)
+    compact = {"question": "How do I sharpen this?",
+               "recommended": [{"name": "Some-Net", "paper": "https://example.org/some-net.pdf"}],
+               "related": [{"model": "Another paper", "paper": "https://example.org/another.pdf",
+                            "github": "https://github.com/example/another", "summary": "It does another thing."}]}
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(compact, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "b.json").write_text(json.dumps(compact), encoding="utf-8")
+    (tmp_path / "dump.json").write_text(text_bundle.model_dump_json(), encoding="utf-8")
+    for name in ("b.yaml", "b.json", "dump.json"):
+        assert load_bundle(tmp_path / name) == text_bundle
+    assert parse_bundle_text(yaml.safe_dump(compact)) == text_bundle
+
+
+@pytest.mark.parametrize(("text", "line", "expected"), [
+    ("No intro here\nModel: X\n", 1, "A user has asked the following question"),
+    ("A user has asked the following question:\nHow do I sharpen?\n", 2, "in double quotes"),
+    ("A user has asked the following question:\n\"Never closed\n\n### Recommended AI Models:\n", 2, "closing quote"),
+    (MINIMAL.replace("Model: Some-Net\n", ""), 5, "'Model:' line before"),
+    (MINIMAL.replace("Paper: https://example.org/some-net.pdf", "Paper: not a url"), 6, "http(s) URL"),
+    (MINIMAL.replace("Paper: https://example.org/another.pdf\n", "Paper: https://example.org/another.pdf\n"
+                     "Paper: https://example.org/twice.pdf\n"), 11, "second 'Paper:'"),
+    (MINIMAL.replace("Model: Some-Net", "Some-Net is great"), 5, "expected a 'Model:'"),
+    (MINIMAL.replace("### Recommended AI Models:", "### Models"), 5, "'### Recommended AI Models:' heading"),
+    ("A user has asked the following question:\n\"Q?\"\n", 2, "'### Recommended AI Models:' section"),
+    (MINIMAL.replace("Model: Some-Net", "Model:"), 5, "name after 'Model:'"),
+])
+def test_malformed_documents_name_the_line_and_what_was_expected(text: str, line: int, expected: str) -> None:
+    with pytest.raises(BundleError) as caught:
+        parse_bundle_text(text, origin="q.txt")
+    assert str(caught.value).startswith(f"q.txt:{line}: ")
+    assert expected in str(caught.value)
+
+
+def test_malformed_structured_documents(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text('{"question": "q",\n "recommended": [\n}', encoding="utf-8")
+    with pytest.raises(BundleError, match=r"bad\.json:3: expected valid JSON"):
+        load_bundle(tmp_path / "bad.json")
+    (tmp_path / "bad.yaml").write_text("question: q\nrecommended:\n  - name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(BundleError, match=r"bad\.yaml:\d+: expected valid YAML"):
+        load_bundle(tmp_path / "bad.yaml")
+    (tmp_path / "nolinks.yaml").write_text("question: q\nrecommended:\n  - name: A\n    paper: nope\n",
+                                           encoding="utf-8")
+    with pytest.raises(BundleError, match=r"recommended\.0\.links\.paper"):
+        load_bundle(tmp_path / "nolinks.yaml")
+    (tmp_path / "empty.yaml").write_text("question: q\nrecommended: []\n", encoding="utf-8")
+    with pytest.raises(BundleError, match="at least one model"):
+        load_bundle(tmp_path / "empty.yaml")
+
+
+def test_unreadable_files_are_bundle_errors(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="no such file"):
+        load_bundle(tmp_path / "missing.txt")
+    with pytest.raises(BundleError, match="is a folder"):
+        load_bundle(tmp_path)
+    (tmp_path / "latin1.txt").write_bytes("question: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(BundleError, match=r"latin1\.txt:1: expected UTF-8"):
+        load_bundle(tmp_path / "latin1.txt")
+
+
+def test_a_bad_document_is_left_untouched(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"A user has asked the following question:\r\nunquoted\r\n")
+    before = bad.read_bytes()
+    with pytest.raises(BundleError):
+        load_bundle(bad)
+    assert bad.read_bytes() == before
