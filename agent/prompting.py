@@ -10,7 +10,7 @@ TEMPLATE_SUFFIX = ".j2"
 
 @cache
 def _environment():
-    from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound
+    from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment
 
     class PromptsLoader(BaseLoader):
@@ -22,7 +22,9 @@ def _environment():
                 raise TemplateNotFound(template)
             return resource.read_text(encoding="utf-8"), None, lambda: True
 
-    return SandboxedEnvironment(loader=PromptsLoader(), undefined=StrictUndefined, autoescape=False,
+    # HTML templates (*.html.j2, the reports) escape what they insert; prompts and Markdown stay verbatim.
+    return SandboxedEnvironment(loader=PromptsLoader(), undefined=StrictUndefined,
+                                autoescape=select_autoescape(["html.j2"], default_for_string=False, default=False),
                                 trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 

@@ -1,0 +1,156 @@
+"""Reports (`cnaps report`): one section per question with answer, before/after images and metrics; HTML and PDF."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from agent.answer import GroundedAnswer
+
+PREVIEW_SIDE = 960  # embedded previews are scaled to this long side so a report stays a few MiB
+
+
+class ReportJob(BaseModel):
+    """One report item: a bundle document, optionally an image to restore and a sharp reference for PSNR."""
+
+    bundle: Path
+    image: Path | None = None
+    reference: Path | None = None
+
+    @classmethod
+    def pair(cls, bundles: list[Path], images: list[Path], references: list[Path]) -> list[ReportJob]:
+        """Pair images with bundles and references with images, in order; extra images or references are an error."""
+        if len(images) > len(bundles):
+            raise ValueError(f"{len(images)} images for {len(bundles)} bundles; give at most one image per bundle")
+        if len(references) > len(images):
+            raise ValueError(f"{len(references)} references for {len(images)} images; "
+                             "give at most one reference per image")
+        return [cls(bundle=bundle,
+                    image=images[index] if index < len(images) else None,
+                    reference=references[index] if index < len(references) else None)
+                for index, bundle in enumerate(bundles)]
+
+
+class EmbeddedImage(BaseModel):
+    """An image embedded in the report as a data URI, with its full size."""
+
+    data_uri: str
+    width: int
+    height: int
+
+
+class ReportSection(BaseModel):
+    """One question's section: its answer and images, or what failed."""
+
+    number: int
+    bundle_name: str
+    question: str | None = None
+    answer: GroundedAnswer | None = None
+    before: EmbeddedImage | None = None
+    after: EmbeddedImage | None = None
+    psnr_before: float | None = None
+    psnr_after: float | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def anchor(self) -> str:
+        """The HTML id of this section."""
+        return f"q{self.number}"
+
+
+class Report(BaseModel):
+    """A whole report: every section and when and how it was made."""
+
+    generated_at: str
+    backend: str
+    sections: list[ReportSection] = Field(default_factory=list)
+
+
+def embed_image(path: Path) -> EmbeddedImage:
+    """A PNG preview of ``path`` (long side at most PREVIEW_SIDE) as a data URI."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+        preview = image.convert("RGB")
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    buffer = io.BytesIO()
+    preview.save(buffer, format="PNG", optimize=True)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return EmbeddedImage(data_uri=f"data:image/png;base64,{encoded}", width=width, height=height)
+
+
+def psnr_against(path: Path, reference: Path) -> float:
+    """PSNR in dB of ``path`` against a sharp ``reference`` of the same size (8-bit RGB)."""
+    import numpy as np
+    from PIL import Image
+    from skimage.metrics import peak_signal_noise_ratio
+
+    with Image.open(path) as image, Image.open(reference) as sharp:
+        test, truth = np.asarray(image.convert("RGB")), np.asarray(sharp.convert("RGB"))
+    if test.shape != truth.shape:
+        raise ValueError(f"reference {reference.name} is {truth.shape[1]}x{truth.shape[0]} but the image is "
+                         f"{test.shape[1]}x{test.shape[0]}; a reference must have the image's size")
+    return float(peak_signal_noise_ratio(truth, test, data_range=255))
+
+
+def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) -> ReportSection:
+    """Answer one job into a section; any failure becomes a section that says what failed."""
+    from agent.web_answer import answer_bundle
+    from knowledge.parser import load_bundle
+
+    section = ReportSection(number=number, bundle_name=job.bundle.name)
+    started = time.perf_counter()
+    try:
+        bundle = load_bundle(job.bundle)
+        section.question = bundle.question
+        answer = answer_bundle(bundle, job.image, backend, work_dir / f"item{number}")
+        section.answer = answer
+        if job.image is not None:
+            section.before = embed_image(job.image)
+        if answer.restoration is not None:
+            output = Path(answer.restoration.output_path)
+            section.after = embed_image(output)
+            if job.reference is not None and job.image is not None:
+                section.psnr_before = psnr_against(job.image, job.reference)
+                section.psnr_after = psnr_against(output, job.reference)
+    except Exception as error:  # noqa: BLE001 (one failing item must not lose the others)
+        section.error = f"{type(error).__name__}: {error}"
+    section.seconds = time.perf_counter() - started
+    return section
+
+
+def build_report(jobs: list[ReportJob], backend: str) -> Report:
+    """Answer every job in order and gather the sections."""
+    import tempfile
+
+    report = Report(generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), backend=backend)
+    with tempfile.TemporaryDirectory(prefix="cnaps-report-") as work:
+        for number, job in enumerate(jobs, start=1):
+            report.sections.append(answer_section(number, job, backend, Path(work)))
+    return report
+
+
+def render_report_html(report: Report) -> str:
+    """The self-contained HTML report (styles inline, images as data URIs)."""
+    from agent.prompting import render_template
+
+    return render_template("report.html.j2", report=report)
+
+
+def write_report(report: Report, html_path: Path, pdf_path: Path | None = None) -> None:
+    """Write the HTML report, and the PDF rendered from the same HTML when ``pdf_path`` is given, atomically."""
+    from tools.weights_io import atomic_write_bytes
+
+    html = render_report_html(report)
+    atomic_write_bytes(Path(html_path), html.encode("utf-8"))
+    if pdf_path is not None:
+        from weasyprint import HTML
+
+        atomic_write_bytes(Path(pdf_path), HTML(string=html).write_pdf())
