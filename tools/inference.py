@@ -25,7 +25,7 @@ _BYTES_PER_PIXEL_PER_WIDTH = 40
 #: Upper bound on activation memory per tile, so a 3840x2160 image restores in under 2 GiB of peak RSS.
 _MAX_TILE_BYTES = 900 * 2**20
 _TILE_STEP = 64
-_MIN_TILE = 128
+_MIN_TILE = 64
 
 
 @dataclass(frozen=True)

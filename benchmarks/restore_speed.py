@@ -1,0 +1,172 @@
+"""Restoration speed and memory: plain eager MIMO-UNet against cnaps-agent's restorer, side by side.
+
+Both run the official-size MIMO-UNet (seeded random weights) in fp32 in one process, alternating
+call by call so that load from other processes hits both alike; the ratio of medians is the speed-up.
+Peak RSS is measured in a fresh subprocess per configuration.  ``--big`` also restores 3840x2160 with
+the default tile plan (full-size MIMO-UNet and the shipped lite preset) and reports peak RSS, and
+``--tiling`` reports PSNR(tiled, untiled).
+
+    python benchmarks/restore_speed.py [--sizes 256x256,512x512,1280x720] [--repeats 3] [--big] [--tiling]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from tools.checkpoints import LoadedNetwork  # noqa: E402
+from tools.inference import Restorer, TilePlan, configure_threads, plan_tiles  # noqa: E402
+from tools.mimo_unet import MIMOUNet, build_network  # noqa: E402
+
+DEFAULT_SIZES = "256x256,512x512,1280x720"
+
+
+def official_size_network(seed: int = 0) -> MIMOUNet:
+    """MIMO-UNet (num_res=8, width=32) with seeded default-initialised weights, in eval mode."""
+    torch.manual_seed(seed)
+    return build_network("MIMO-UNet").eval()
+
+
+def ours(network: MIMOUNet) -> Restorer:
+    """cnaps-agent's restorer around ``network`` (a copy, so the eager reference stays untouched)."""
+    twin = build_network("MIMO-UNet")
+    twin.load_state_dict(network.state_dict())
+    return Restorer(LoadedNetwork(twin.eval(), "MIMO-UNet", twin.num_res, twin.width, "benchmark"), device="cpu")
+
+
+def plain_eager(network: MIMOUNet, image: torch.Tensor) -> torch.Tensor:
+    """The official evaluation's way: eval mode, no_grad, NCHW, last output."""
+    with torch.no_grad():
+        return network(image)[-1]
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1280x720' -> (height 720, width 1280)."""
+    width, height = (int(part) for part in text.lower().split("x"))
+    return height, width
+
+
+def speed(sizes: list[tuple[int, int]], repeats: int) -> None:
+    """Interleaved timing of eager and ours at each size; prints medians, ratio and max difference."""
+    network = official_size_network()
+    restorer = ours(network)
+    print(f"threads: {torch.get_num_threads()}, fused oneDNN path: {restorer.fused is not None}")
+    for height, width in sizes:
+        image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(height * width))
+        reference, candidate = plain_eager(network, image), restorer.forward(image)
+        difference = (reference - candidate).abs().max().item()
+        eager_times, our_times = [], []
+        for _ in range(repeats):
+            for run, times in ((lambda: plain_eager(network, image), eager_times),
+                               (lambda: restorer.forward(image), our_times)):
+                started = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - started)
+        ratios = [e / o for e, o in zip(eager_times, our_times)]
+        print(f"{width}x{height}: eager {statistics.median(eager_times):.2f} s, ours "
+              f"{statistics.median(our_times):.2f} s, speed-up {statistics.median(eager_times) / statistics.median(our_times):.2f}x "
+              f"(per pair {', '.join(f'{r:.2f}' for r in ratios)}), max |diff| {difference:.2e}", flush=True)
+
+
+def child_peak_rss(mode: str, size: str, extra: list[str] | None = None) -> dict:
+    """Run one configuration in a fresh interpreter and return its JSON report (peak RSS in MiB)."""
+    command = [sys.executable, __file__, "--child", mode, "--sizes", size, *(extra or [])]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def run_child(mode: str, size: tuple[int, int], preset: str | None) -> None:
+    """Child process body: one restoration, then print seconds and peak RSS as JSON."""
+    configure_threads()
+    height, width = size
+    image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(1))
+    if preset:
+        from tools.restore import get_restorer
+
+        _, restorer = get_restorer(preset)
+    else:
+        network = official_size_network()
+        restorer = None if mode == "eager" else ours(network)
+    started = time.perf_counter()
+    if mode == "eager":
+        plain_eager(network, image)
+        tiles = 1
+    else:
+        plan = plan_tiles(height, width, restorer.width, 0 if mode == "untiled" else None)
+        tiles = len(plan.boxes(height, width))
+        restorer.restore(image, plan)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"mode": mode, "seconds": round(time.perf_counter() - started, 2), "tiles": tiles,
+                      "peak_rss_mib": round(peak_mib)}))
+
+
+def memory(sizes: list[str]) -> None:
+    """Peak RSS of eager and ours (untiled) at each size, each in its own process."""
+    for size in sizes:
+        eager, untiled = child_peak_rss("eager", size), child_peak_rss("untiled", size)
+        print(f"{size}: peak RSS eager {eager['peak_rss_mib']} MiB, ours {untiled['peak_rss_mib']} MiB", flush=True)
+
+
+def big() -> None:
+    """3840x2160 with the default tile plan: full-size MIMO-UNet and the shipped lite preset."""
+    for label, extra in (("MIMO-UNet (width 32)", []), ("cnaps-lite preset", ["--preset", "cnaps-lite"])):
+        report = child_peak_rss("tiled", "3840x2160", extra)
+        verdict = "under" if report["peak_rss_mib"] < 2048 else "OVER"
+        print(f"3840x2160 {label}: {report['tiles']} tiles, {report['seconds']} s, peak RSS "
+              f"{report['peak_rss_mib']} MiB ({verdict} 2 GiB)", flush=True)
+
+
+def tiling(size: tuple[int, int], tile: int) -> None:
+    """PSNR between tiled and untiled restoration of a smooth-plus-detail test image."""
+    import math
+
+    network = official_size_network()
+    restorer = ours(network)
+    height, width = size
+    y, x = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    pattern = torch.stack([0.5 + 0.4 * torch.sin(12 * x + 5 * y), 0.5 + 0.4 * torch.cos(9 * y), x * y])[None]
+    image = (pattern + 0.05 * torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(3))).clamp(0, 1)
+    whole = restorer.restore(image, TilePlan(0, 0))
+    default = plan_tiles(height, width, restorer.width, tile)
+    tiled = restorer.restore(image, default)
+    mse = torch.mean((whole - tiled) ** 2).item()
+    print(f"{width}x{height}, tile {default.tile}, overlap {default.overlap}: PSNR(tiled, untiled) "
+          f"{10 * math.log10(1 / mse) if mse > 0 else float('inf'):.1f} dB", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated WxH list")
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per path and size")
+    parser.add_argument("--no-memory", action="store_true", help="skip the per-configuration peak RSS runs")
+    parser.add_argument("--big", action="store_true", help="also check 3840x2160 peak RSS with tiling")
+    parser.add_argument("--tiling", type=int, default=0, metavar="TILE", help="report PSNR(tiled, untiled) "
+                                                                               "at 1280x720 with this tile")
+    parser.add_argument("--child", choices=["eager", "untiled", "tiled"], help=argparse.SUPPRESS)
+    parser.add_argument("--preset", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child, parse_size(args.sizes), args.preset)
+        return
+    configure_threads()
+    speed([parse_size(size) for size in args.sizes.split(",")], args.repeats)
+    if not args.no_memory:
+        memory(args.sizes.split(","))
+    if args.tiling:
+        tiling((720, 1280), args.tiling)
+    if args.big:
+        big()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Scoring restoration against sharp originals: PSNR and SSIM of input and output, per image and on average."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools.errors import RestorationError
+from tools.images import read_image
+from tools.metrics import psnr, ssim
+from tools.restore import restore_file
+
+
+@dataclass
+class PairScore:
+    """Scores of one blurry/sharp pair before and after restoration."""
+
+    name: str
+    psnr_input: float
+    psnr_output: float
+    ssim_input: float
+    ssim_output: float
+    seconds: float
+
+
+@dataclass
+class EvaluationReport:
+    """Every pair's scores and the preset that produced them."""
+
+    preset: str
+    rows: list[PairScore] = field(default_factory=list)
+
+    def mean(self, attribute: str) -> float:
+        """The mean of one ``PairScore`` attribute over all rows."""
+        return sum(getattr(row, attribute) for row in self.rows) / len(self.rows)
+
+
+def evaluate_pairs(pairs: list[tuple[Path, Path]], out_dir: Path, preset: str | None = None,
+                   tile: int | None = None) -> EvaluationReport:
+    """Restore each blurry image of ``pairs`` (blurry, sharp) into ``out_dir`` and score both against sharp."""
+    if not pairs:
+        raise RestorationError("no blurry/sharp pairs to evaluate")
+    report = EvaluationReport(preset="")
+    for blurry, sharp in pairs:
+        result = restore_file(blurry, out_dir, preset=preset, tile=tile, reference=sharp)
+        blurry_rgb, sharp_rgb = read_image(blurry).rgb, read_image(sharp).rgb
+        report.preset = result.preset
+        report.rows.append(PairScore(name=blurry.name, psnr_input=psnr(sharp_rgb, blurry_rgb),
+                                     psnr_output=result.psnr, ssim_input=ssim(sharp_rgb, blurry_rgb),
+                                     ssim_output=result.ssim, seconds=result.seconds))
+    return report
