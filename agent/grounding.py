@@ -197,7 +197,7 @@ def _answer_parts(answer: GroundedAnswer) -> Iterator[tuple[str, str, list[str]]
     for index, statement in enumerate(answer.limitations):
         yield f"limitations[{index}]", statement.text, statement.source_ids
     for index, reference in enumerate(answer.references):
-        yield f"references[{index}].relevance", reference.relevance, [reference.source_id]
+        yield f"references[{index}].relevance", reference.relevance, []  # its id is checked with its links
 
 
 def _check_reference(reference, bundle: QuestionBundle, where: str) -> list[Violation]:

@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from tools.errors import RestorationError
+from tools.files import atomic_write_bytes  # noqa: F401  (its home before tools.files; kept for callers)
 
 
 class WeightsError(RestorationError):
     """A weights file that cannot be used, with what was wrong and what to do."""
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        # mkstemp creates 0600; give the file the permissions a plain open() would have.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def save_safetensors(state_dict: dict[str, torch.Tensor], path: Path, metadata: dict[str, object],

@@ -114,7 +114,7 @@ def _render(answer, output_format: str) -> str:
 
 def write_answer(answer, folder: Path) -> list[Path]:
     """Write answer.md and answer.json into ``folder``, each atomically; returns their paths."""
-    from tools.weights_io import atomic_write_bytes
+    from tools.files import atomic_write_bytes
 
     written = []
     for name, output_format in zip(ANSWER_FILES, FORMATS):

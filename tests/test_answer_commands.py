@@ -1,0 +1,70 @@
+"""`cnaps ask` and `cnaps batch`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BUNDLES = Path(__file__).parent / "fixtures" / "bundles"
+
+
+def cnaps(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "CNAPS_RANKER": "lexical", "CNAPS_BACKEND": "offline", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-c", "from agent.cli import main; main()", *map(str, args)],
+                          capture_output=True, text=True, env=environment, cwd=cwd, timeout=300)
+
+
+def test_ask_bundle_as_json() -> None:
+    done = cnaps("ask", "--bundle", BUNDLES / "seed.txt", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["grounded"] is True and "deblurring" in answer["task"]["text"]
+
+
+def test_ask_question_writes_both_renderings(tmp_path: Path) -> None:
+    done = cnaps("ask", "Why does my blurry photo look sharp after deblurring?", "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# Answer")
+    markdown = (tmp_path / "out" / "answer.md").read_text(encoding="utf-8")
+    assert markdown == done.stdout
+    assert json.loads((tmp_path / "out" / "answer.json").read_text())["question"].startswith("Why does my blurry")
+    assert "wrote" in done.stderr
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text('A user has asked the following question:\n"Q?"\n\nModel: X\n', encoding="utf-8")
+    for args in (("ask", "--bundle", tmp_path / "missing.txt"), ("ask", "--bundle", bad),
+                 ("ask", "q", "--backend", "nope")):
+        done = cnaps(*args)
+        assert done.returncode == 1
+        assert "Traceback" not in done.stderr
+        assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert f"{bad}:4: expected a '### Recommended AI Models:' heading" in cnaps("ask", "--bundle", bad).stderr
+    usage = cnaps("ask", "q", "--format", "xml")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr and "choose one of md, json" in usage.stderr
+
+
+def test_batch_answers_good_bundles_reports_bad_ones_and_skips_finished(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("seed.txt", "ex_dashcam_frame.txt"):
+        shutil.copy(BUNDLES / name, inputs / name)
+    (inputs / "broken.yaml").write_text("question: [unclosed\n", encoding="utf-8")
+    out = tmp_path / "out"
+
+    first = cnaps("batch", inputs, "--out", out)
+    assert first.returncode == 1
+    assert sorted(path.name for path in out.iterdir()) == ["ex_dashcam_frame", "seed"]
+    assert json.loads((out / "seed" / "answer.json").read_text())["grounded"] is True
+    assert "2 answered, 0 skipped, 1 failed" in first.stdout and "broken.yaml" in first.stdout
+
+    (inputs / "broken.yaml").unlink()
+    again = cnaps("batch", inputs, "--out", out)
+    assert again.returncode == 0 and "0 answered, 2 skipped, 0 failed" in again.stdout
+    forced = cnaps("batch", inputs / "seed.txt", "--out", out, "--force")
+    assert forced.returncode == 0 and "1 answered, 0 skipped, 0 failed" in forced.stdout

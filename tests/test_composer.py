@@ -1,0 +1,169 @@
+"""The offline answer on the seed and on questions and bundles it has never seen."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.answer import GroundedAnswer, Restoration
+from agent.composer import compose_offline
+from agent.ranking import LexicalRanker
+from agent.rendering import render_json, render_markdown
+from knowledge.cards import all_cards
+from knowledge.parser import load_bundle, parse_bundle_text
+
+BUNDLES = Path(__file__).parent / "fixtures" / "bundles"
+SEED = load_bundle(BUNDLES / "seed.txt")
+LEXICAL = LexicalRanker()
+
+
+def compose(bundle, **options) -> GroundedAnswer:
+    return compose_offline(bundle, ranker=LEXICAL, **options)
+
+
+def statements(answer: GroundedAnswer) -> str:
+    """Every sentence the answer says (not the user's own question)."""
+    parts = [answer.task.text, *(s.text for s in answer.explanation), *(s.text for s in answer.workflow),
+             *(s.text for s in answer.limitations), *(r.relevance for r in answer.references)]
+    return "\n".join(parts)
+
+
+def test_seed_answer_meets_the_issue() -> None:
+    answer = compose(SEED)
+    data = json.loads(render_json(answer))
+    assert data["grounded"] is True and data["violations"] == []
+    assert "deblurring" in data["task"]["text"] and "restoration" in data["task"]["text"]
+    model_step = next(step for step in data["workflow"] if step["stage"] == "model")
+    assert "MIMO-UNet" in model_step["text"] and model_step["source_ids"][0] == "S1"
+    assert [step["stage"] for step in data["workflow"]] == ["input", "model", "output"]
+    links = {link for reference in data["references"] for link in reference["links"]}
+    assert links == SEED.allowed_links()
+    lighting = [s["text"] for s in data["limitations"] if "shadows" in s["text"]]
+    assert lighting and "“harsh shadows”" in lighting[0] and "“dim corners”" in lighting[0]
+    assert "outside the supplied sources" in lighting[0] and "low-light" in lighting[0]
+
+
+def test_seed_explains_why_real_blur_training_sharpens_without_inventing() -> None:
+    text = statements(compose(SEED))
+    assert "three sizes" in text and "residual" in text
+    assert "real camera blur" in text and "rather than inventing content" in text
+    assert "no adversarial or generative term" in text
+    # The upscaling the user mentions is not something any supplied source does to photographs.
+    assert "Enlarging the image" in text and "FeatSharp [S2]" in text and "PU-Ray [S4]" in text
+
+
+def test_every_statement_cites_supplied_sources() -> None:
+    answer = compose(SEED)
+    ids = {source.id for source in SEED.sources}
+    cited = [answer.task, *answer.explanation, *answer.workflow, *answer.limitations]
+    assert all(part.source_ids and set(part.source_ids) <= ids for part in cited)
+
+
+def test_answer_is_deterministic() -> None:
+    assert compose(SEED) == compose(SEED)
+
+
+def test_question_about_a_model_outside_the_bundle() -> None:
+    bundle = SEED.model_copy(update={
+        "question": "Should I use Real-ESRGAN from https://github.com/xinntao/Real-ESRGAN to sharpen my blurry photo?"})
+    answer = compose(bundle)
+    assert answer.grounded
+    said = statements(answer) + render_markdown(answer).split("\n", 3)[3]
+    assert "Real-ESRGAN" not in said and "xinntao" not in said
+    assert any("not include" in s.text and "outside the supplied sources" in s.text for s in answer.limitations)
+
+
+def test_off_topic_question() -> None:
+    bundle = SEED.model_copy(update={"question": "What is a good sourdough bread recipe for beginners?"})
+    answer = compose(bundle)
+    assert answer.grounded
+    assert answer.task.text.startswith("Your question does not match any task the supplied sources serve")
+    assert any(s.text.startswith("The supplied sources do not cover your question") for s in answer.limitations)
+
+
+NO_CARD = """A user has asked the following question:
+"My scanned documents have grainy noise. How can I clean them up?"
+
+### Recommended AI Models:
+Model: Quietnet-Denoise
+Paper: https://example.org/quietnet.pdf
+Summary: Quietnet is a small convolutional network for removing sensor noise from scanned pages. We propose a two-stage design that first estimates a noise map and then removes the noise guided by it. It runs on a CPU in real time.
+
+### Related Papers:
+Model: Some Unrelated Matting Study
+Paper: https://example.org/matting.pdf
+"""
+
+
+def test_recommended_model_without_a_card_is_described_only_from_the_bundle() -> None:
+    bundle = parse_bundle_text(NO_CARD)
+    answer = compose(bundle)
+    assert answer.grounded
+    text = statements(answer)
+    assert "image denoising" in answer.task.text and "Quietnet-Denoise [S1]" in answer.task.text
+    assert "We propose a two-stage design that first estimates a noise map" in text
+    card_sentences = [fact for card in all_cards() for fact in (*card.how, card.serves, card.inputs)]
+    assert not any(fact in text for fact in card_sentences)
+    assert "MIMO-UNet" not in text and "FeatSharp" not in text
+
+
+def test_name_only_source_says_how_little_the_bundle_gives() -> None:
+    bundle = parse_bundle_text(NO_CARD.replace(
+        "Summary: Quietnet is a small convolutional network for removing sensor noise from scanned pages. We propose "
+        "a two-stage design that first estimates a noise map and then removes the noise guided by it. It runs on a "
+        "CPU in real time.\n", ""))
+    answer = compose(bundle)
+    assert answer.grounded
+    assert "supplies only the name and links of Quietnet-Denoise [S1]" in answer.explanation[0].text
+
+
+def test_other_tasks_are_answered_for_what_they_are() -> None:
+    masks = compose(load_bundle(BUNDLES / "ex_blocky_vit_masks.txt"))
+    assert masks.grounded and "feature-map upsampling" in masks.task.text
+    assert any("patch grid" in s.text for s in masks.explanation)
+    dashcam = compose(load_bundle(BUNDLES / "ex_dashcam_frame.txt"))
+    assert dashcam.grounded and any("text recognition" in s.text for s in dashcam.limitations)
+    french = compose(load_bundle(BUNDLES / "ex_crlf_french_no_github.txt"))
+    assert french.grounded and "“flou”" in french.task.text
+
+
+def test_restoration_is_reported_exactly_as_it_ran(tmp_path: Path) -> None:
+    run = Restoration(input_path=str(tmp_path / "in.png"), output_path=str(tmp_path / "in_restored.png"),
+                      preset="cnaps-lite", seconds=2.345, sharpness_before=100.0, sharpness_after=150.0,
+                      notes=["official-plus-realblur weights are not installed; used cnaps-lite"])
+    answer = compose(SEED, restoration=run, image=tmp_path / "in.png")
+    assert answer.grounded and answer.restoration == run
+    workflow = " ".join(step.text for step in answer.workflow)
+    assert "“cnaps-lite” weights" in workflow and "2.35 s" in workflow and "in_restored.png" in workflow
+    assert "from 100.0 to 150.0 (+50.0%)" in workflow
+    assert "are not installed" in workflow
+    assert not any("not restored" in s.text for s in answer.limitations)
+
+
+def test_an_image_that_was_not_restored_is_never_claimed(tmp_path: Path) -> None:
+    bundle = parse_bundle_text(NO_CARD)
+    answer = compose(bundle, image=tmp_path / "scan.png")
+    assert answer.restoration is None
+    assert any("scan.png was not restored" in s.text for s in answer.limitations)
+    assert "In this run" not in statements(answer)
+
+
+def test_markdown_reads_as_a_document() -> None:
+    markdown = render_markdown(compose(SEED))
+    for heading in ("## Task", "## How it works", "## Workflow", "## References", "## Limitations"):
+        assert heading in markdown
+    assert "1. **Input.**" in markdown and "3. **Output.**" in markdown
+    assert "- Code: <https://github.com/chosj95/MIMO-UNet>" in markdown
+    assert "{{" not in markdown and "None" not in markdown
+    assert "Grounded:" in markdown
+
+
+@pytest.mark.slow
+def test_embedding_ranker_gives_the_same_grounded_seed_answer() -> None:
+    from agent.ranking import make_ranker
+
+    answer = compose_offline(SEED, ranker=make_ranker("embedding"))
+    assert answer.grounded
+    assert answer.task == compose(SEED).task and answer.limitations == compose(SEED).limitations
