@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from tools.errors import RestorationError
-from tools.files import atomic_write_bytes  # noqa: F401  (its home before tools.files; kept for callers)
+from tools.files import atomic_write_bytes
 
 
 class WeightsError(RestorationError):
