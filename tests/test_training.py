@@ -87,3 +87,16 @@ def test_tiny_training_run_writes_weights_and_resumes(tmp_path):
     resumed = Trainer([FIXTURES / "sharp"], out, config, resume=True)
     assert resumed.iteration == first.iteration
     assert resumed.train(minutes=5).iteration == 8
+
+
+def test_init_starts_from_saved_weights(tmp_path):
+    config = TrainConfig(num_res=1, width=8, crop=32, batch=2, total_iterations=2, validation_crops=2,
+                         validate_every=10, checkpoint_every=10)
+    first = Trainer([FIXTURES / "sharp"], tmp_path / "a.safetensors", config, resume=False)
+    first.train(minutes=5)
+    saved, _ = load_safetensors(tmp_path / "a.safetensors")
+    started = Trainer([FIXTURES / "sharp"], tmp_path / "b.safetensors", config, resume=False,
+                      init=tmp_path / "a.safetensors")
+    assert started.iteration == 0
+    for key, value in started.network.state_dict().items():
+        assert torch.equal(value, saved[key]), key

@@ -24,6 +24,7 @@ def train(
     seed: int = typer.Option(2021, "--seed", help="Seed of crops, blur and validation set."),
     threads: int = typer.Option(0, "--threads", help="Torch CPU threads (0: all cores)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from <out>.state.pt if present."),
+    init: Path | None = typer.Option(None, "--init", help="Start from these safetensors weights (fine-tuning)."),
 ) -> None:
     """Train (or resume training) and write safetensors weights with the recipe in their metadata."""
     import torch
@@ -39,7 +40,7 @@ def train(
     default_res, default_width = shapes[variant]
     config = TrainConfig(num_res=num_res or default_res, width=width or default_width, crop=crop, batch=batch,
                          total_iterations=iterations, learning_rate=learning_rate, seed=seed)
-    trainer = Trainer(data, out, config, resume=resume)
+    trainer = Trainer(data, out, config, resume=resume, init=init)
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total} it"),
                   TextColumn("{task.fields[status]}"), TimeRemainingColumn()) as progress:
         task = progress.add_task("train", total=config.total_iterations, completed=trainer.iteration, status="")

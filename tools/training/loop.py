@@ -81,7 +81,7 @@ class TrainingReport:
 class Trainer:
     """Trains one MIMO-UNet family member; state lives in ``<out>.state.pt`` so runs resume."""
 
-    def __init__(self, data: list[Path], out: Path, config: TrainConfig, resume: bool):
+    def __init__(self, data: list[Path], out: Path, config: TrainConfig, resume: bool, init: Path | None = None):
         self.out = Path(out)
         self.state_path = self.out.with_name(self.out.name + ".state.pt")
         self.config = config
@@ -100,6 +100,8 @@ class Trainer:
         self.history: list[dict] = []
         if resume and self.state_path.exists():
             self._load_state()
+        elif init is not None:
+            self._load_initial_weights(Path(init))
 
     def _validation_set(self, photos: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         sampler = CropSampler(photos, self.config.crop, self.config.recipe)
@@ -113,6 +115,14 @@ class Trainer:
         self.iteration = int(state["iteration"])
         self.seconds = float(state["seconds"])
         self.history = list(state.get("history", []))
+
+    def _load_initial_weights(self, path: Path) -> None:
+        """Start from saved safetensors weights (e.g. the shipped ones) with a fresh optimizer and schedule."""
+        from tools.weights_io import load_safetensors
+
+        tensors, metadata = load_safetensors(path)
+        self.network.load_state_dict(tensors, strict=True)
+        self.history = [{"initialised_from": path.name, "iterations_before": int(metadata.get("iterations", 0))}]
 
     def save_state(self) -> None:
         """Write the resumable state and the current safetensors weights, both atomically."""
