@@ -1,0 +1,83 @@
+"""The fused CPU path equals the network; tile plans cover the image and blend without visible seams."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from tools.checkpoints import load_network
+from tools.errors import RestorationError
+from tools.fused import FusedMIMOUNet, fused_path_available
+from tools.inference import Restorer, TilePlan, plan_tiles
+from tools.mimo_unet import build_network
+from tools.presets import resolve_weights
+
+TINY = Path(__file__).parent / "fixtures" / "tiny_mimo_unet.safetensors"
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return 10 * math.log10(1 / torch.mean((a - b) ** 2).item())
+
+
+@pytest.mark.skipif(not fused_path_available(), reason="torch built without oneDNN")
+@pytest.mark.parametrize("size", [(64, 96), (37, 50)])
+def test_fused_path_equals_the_network(size):
+    torch.manual_seed(0)
+    network = build_network("MIMO-UNet", num_res=2, width=8).eval()
+    image = torch.rand(1, 3, *size)
+    with torch.inference_mode():
+        expected = network(image)[-1]
+        actual = FusedMIMOUNet(network)(image)
+    assert actual.shape == expected.shape
+    assert (actual - expected).abs().max().item() < 1e-5
+
+
+def test_small_images_are_not_tiled_and_large_ones_are():
+    assert plan_tiles(720, 1280, network_width=16, available=16 * 2**30) == TilePlan(0, 0)
+    plan = plan_tiles(2160, 3840, network_width=32, available=16 * 2**30)
+    assert 256 <= plan.tile <= 1024 and 32 <= plan.overlap < plan.tile // 2
+    scarce = plan_tiles(2160, 3840, network_width=32, available=1 * 2**30)
+    assert scarce.tile < plan.tile  # less memory, smaller tiles
+
+
+def test_explicit_tile_sizes():
+    assert plan_tiles(500, 500, 32, tile=0) == TilePlan(0, 0)
+    assert plan_tiles(500, 500, 32, tile=256).tile == 256
+    with pytest.raises(RestorationError, match="at least 64"):
+        plan_tiles(500, 500, 32, tile=16)
+
+
+@pytest.mark.parametrize("height, width, tile, overlap", [(300, 500, 128, 32), (128, 700, 256, 64), (90, 90, 64, 32)])
+def test_tiles_cover_the_image_with_at_least_the_overlap(height, width, tile, overlap):
+    boxes = TilePlan(tile, overlap).boxes(height, width)
+    covered = torch.zeros(height, width, dtype=torch.int32)
+    for top, left, bottom, right in boxes:
+        assert bottom - top <= tile and right - left <= tile
+        covered[top:bottom, left:right] += 1
+    assert covered.min() >= 1
+    lefts = sorted({box[1] for box in boxes})
+    rights = sorted({box[3] for box in boxes})
+    assert all(right - next_left >= overlap for right, next_left in zip(rights, lefts[1:]))
+
+
+def test_progress_reports_every_tile():
+    restorer = Restorer(load_network(TINY), device="cpu")
+    calls = []
+    restorer.restore(torch.rand(1, 3, 150, 200), TilePlan(96, 32), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(index, 6) for index in range(1, 7)]
+
+
+@pytest.mark.slow
+def test_tiled_equals_untiled_to_45_db_with_the_shipped_weights():
+    restorer = Restorer(load_network(resolve_weights(None)[1]), device="cpu")
+    y, x = torch.meshgrid(torch.linspace(0, 1, 256), torch.linspace(0, 1, 320), indexing="ij")
+    image = torch.stack([0.5 + 0.4 * torch.sin(20 * x * y), 0.5 + 0.4 * torch.cos(15 * y), x])[None]
+    image = (image + 0.1 * torch.rand(image.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+    whole = restorer.restore(image, TilePlan(0, 0))
+    plan = plan_tiles(256, 320, restorer.width, tile=160)
+    tiled = restorer.restore(image, plan)
+    assert len(plan.boxes(256, 320)) > 1
+    assert _psnr(whole, tiled) >= 45
