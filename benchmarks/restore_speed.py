@@ -78,6 +78,26 @@ def speed(sizes: list[tuple[int, int]], repeats: int) -> None:
               f"(per pair {', '.join(f'{r:.2f}' for r in ratios)}), max |diff| {difference:.2e}", flush=True)
 
 
+def bf16_cost(size: tuple[int, int]) -> None:
+    """Speed and PSNR cost of the opt-in bf16 mode, where the CPU supports it."""
+    import math
+
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        print("bf16: this CPU has no AVX512-BF16/AMX, so the bf16 mode is unavailable here")
+        return
+    network = official_size_network()
+    fp32, bf16 = ours(network), Restorer(ours(network).loaded, device="cpu", bf16=True)
+    image = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(2))
+    times = {}
+    for label, restorer in (("fp32", fp32), ("bf16", bf16), ("fp32 ", fp32), ("bf16 ", bf16)):
+        started = time.perf_counter()
+        output = restorer.forward(image).clamp(0, 1)
+        times[label.strip()] = (time.perf_counter() - started, output)
+    mse = torch.mean((times["fp32"][1] - times["bf16"][1]) ** 2).item()
+    print(f"bf16 at {size[1]}x{size[0]}: {times['fp32'][0] / times['bf16'][0]:.2f}x the fp32 speed, "
+          f"PSNR(bf16, fp32) {10 * math.log10(1 / mse):.1f} dB")
+
+
 def child_peak_rss(mode: str, size: str, extra: list[str] | None = None) -> dict:
     """Run one configuration in a fresh interpreter and return its JSON report (peak RSS in MiB)."""
     command = [sys.executable, __file__, "--child", mode, "--sizes", size, *(extra or [])]
@@ -160,6 +180,7 @@ def main() -> None:
         return
     configure_threads()
     speed([parse_size(size) for size in args.sizes.split(",")], args.repeats)
+    bf16_cost((256, 256))
     if not args.no_memory:
         memory(args.sizes.split(","))
     if args.tiling:

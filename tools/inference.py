@@ -20,8 +20,8 @@ from tools.errors import RestorationError
 from tools.fused import FusedMIMOUNet, fused_path_available
 
 #: Activation bytes per pixel per unit of network width on the fused CPU path, measured (peak RSS over the
-#: model baseline) at 512x512 for width 16 and 32, with ~25% headroom.
-_BYTES_PER_PIXEL_PER_WIDTH = 40
+#: model baseline) at 512x512: 58 for width 32 (792 MiB peak, ~300 MiB of it torch and weights), plus ~25%.
+_BYTES_PER_PIXEL_PER_WIDTH = 72
 #: Upper bound on activation memory per tile, so a 3840x2160 image restores in under 2 GiB of peak RSS.
 _MAX_TILE_BYTES = 900 * 2**20
 _TILE_STEP = 64

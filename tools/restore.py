@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,24 +32,26 @@ class RestorationResult:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_restorer(path: str, modified_ns: int, size: int):
+def _cached_restorer(path: str, modified_ns: int, size: int, bf16: bool):
     from tools.checkpoints import load_network
     from tools.inference import Restorer, configure_threads
 
     configure_threads()
-    return Restorer(load_network(Path(path)))
+    return Restorer(load_network(Path(path)), bf16=bf16)
 
 
 def get_restorer(preset: str | None = None):
     """The ``Restorer`` for a preset name or weights path, loaded on first use and cached per process.
 
-    Returns (name, restorer); a weights file replaced on disk is loaded afresh.
+    Returns (name, restorer); a weights file replaced on disk is loaded afresh.  ``CNAPS_BF16=1`` opts in
+    to bfloat16 on CPUs with AVX512-BF16/AMX (faster, slightly less exact: see benchmarks/restore_speed.py).
     """
     from tools.presets import resolve_weights
 
     name, path = resolve_weights(preset)
     stat = path.stat()
-    return name, _cached_restorer(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    bf16 = os.environ.get("CNAPS_BF16", "") == "1"
+    return name, _cached_restorer(str(path.resolve()), stat.st_mtime_ns, stat.st_size, bf16)
 
 
 def restore_array(rgb: np.ndarray, preset: str | None = None, tile: int | None = None,
