@@ -167,3 +167,22 @@ def test_embedding_ranker_gives_the_same_grounded_seed_answer() -> None:
     answer = compose_offline(SEED, ranker=make_ranker("embedding"))
     assert answer.grounded
     assert answer.task == compose(SEED).task and answer.limitations == compose(SEED).limitations
+
+
+EVERY_ASPECT = ("My blurry, noisy photo with dark shadows and scratches needs upscaling; I also want crisper masks "
+                "without retraining the encoder, a cut-out of the hair, a denser point cloud and a readable licence "
+                "plate, all without looking fake.")
+
+
+@pytest.mark.parametrize("card", all_cards(), ids=lambda card: card.id)
+def test_card_facts_name_nothing_the_bundle_does_not_supply(card) -> None:
+    said = ""
+    # Blur yields to masks and point clouds ("crisper masks"), so it gets a question of its own.
+    for question in (EVERY_ASPECT, "My blurry photo: can it be sharp?"):
+        bundle = parse_bundle_text(f'A user has asked the following question:\n"{question}"\n\n'
+                                   f"### Recommended AI Models:\nModel: {card.short_name}\n")
+        answer = compose(bundle)
+        assert answer.grounded, answer.violations
+        said += statements(answer)
+    assert card.how[0] in said
+    assert all(fact in said for fact in card.addresses.values())
