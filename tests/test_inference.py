@@ -36,7 +36,7 @@ def test_fused_path_equals_the_network(size):
 
 
 def test_small_images_are_not_tiled_and_large_ones_are():
-    assert plan_tiles(720, 1280, network_width=16, available=16 * 2**30) == TilePlan(0, 0)
+    assert plan_tiles(480, 640, network_width=16, available=16 * 2**30) == TilePlan(0, 0)
     plan = plan_tiles(2160, 3840, network_width=32, available=16 * 2**30)
     assert 256 <= plan.tile <= 1024 and 32 <= plan.overlap < plan.tile // 2
     scarce = plan_tiles(2160, 3840, network_width=32, available=1 * 2**30)

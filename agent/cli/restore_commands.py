@@ -93,16 +93,17 @@ def _print_summary(outcomes: list[tuple[Path, object]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    # The file name is what a reader scans for; the result column carries the full paths.
     table = Table(title="restoration summary")
     for column in ("image", "preset", "seconds", "sharpness before -> after", "PSNR / SSIM", "result"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for image, outcome in outcomes:
         if isinstance(outcome, str):
-            table.add_row(str(image), "", "", "", "", f"[red]failed: {outcome}")
+            table.add_row(image.name, "", "", "", "", f"[red]failed: {outcome}")
             continue
         metrics = f"{outcome.psnr:.2f} dB / {outcome.ssim:.4f}" if outcome.psnr is not None else "-"
         notes = "".join(f"\nnote: {note}" for note in outcome.notes)
-        table.add_row(str(image), outcome.preset, f"{outcome.seconds:.1f}",
+        table.add_row(image.name, outcome.preset, f"{outcome.seconds:.1f}",
                       f"{outcome.sharpness_before:.1f} -> {outcome.sharpness_after:.1f}", metrics,
                       f"wrote {outcome.output_path}{notes}")
     Console(stderr=False, width=160).print(table)
@@ -136,7 +137,7 @@ def _print_evaluation(report) -> None:
 
     table = Table(title=f"restoration quality ({report.preset})")
     for column in ("image", "PSNR in -> out (dB)", "SSIM in -> out", "seconds"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in report.rows:
         table.add_row(row.name, f"{row.psnr_input:.2f} -> {row.psnr_output:.2f}",
                       f"{row.ssim_input:.4f} -> {row.ssim_output:.4f}", f"{row.seconds:.1f}")
