@@ -6,7 +6,7 @@ Peak RSS is measured in a fresh subprocess per configuration.  ``--big`` also re
 the default tile plan (full-size MIMO-UNet and the shipped lite preset) and reports peak RSS, and
 ``--tiling`` reports PSNR(tiled, untiled).
 
-    python benchmarks/restore_speed.py [--sizes 256x256,512x512,1280x720] [--repeats 3] [--big] [--tiling]
+    python benchmarks/restore_speed.py [--sizes 256x256,512x512,1280x720] [--repeats 3] [--big] [--tiling TILE]
 """
 
 from __future__ import annotations
@@ -105,6 +105,15 @@ def child_peak_rss(mode: str, size: str, extra: list[str] | None = None) -> dict
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux carries that across
+    exec, so a child forked from this (by then large) benchmark would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run_child(mode: str, size: tuple[int, int], preset: str | None) -> None:
     """Child process body: one restoration, then print seconds and peak RSS as JSON."""
     configure_threads()
@@ -125,7 +134,7 @@ def run_child(mode: str, size: tuple[int, int], preset: str | None) -> None:
         plan = plan_tiles(height, width, restorer.width, 0 if mode == "untiled" else None)
         tiles = len(plan.boxes(height, width))
         restorer.restore(image, plan)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_rss_mib()
     print(json.dumps({"mode": mode, "seconds": round(time.perf_counter() - started, 2), "tiles": tiles,
                       "peak_rss_mib": round(peak_mib)}))
 
