@@ -146,7 +146,7 @@ def render_report_html(report: Report) -> str:
 
 def write_report(report: Report, html_path: Path, pdf_path: Path | None = None) -> None:
     """Write the HTML report, and the PDF rendered from the same HTML when ``pdf_path`` is given, atomically."""
-    from tools.weights_io import atomic_write_bytes
+    from tools.files import atomic_write_bytes
 
     html = render_report_html(report)
     atomic_write_bytes(Path(html_path), html.encode("utf-8"))
