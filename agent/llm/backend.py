@@ -86,5 +86,5 @@ def offline_fallback_answer(
 
     if not restored:
         restoration = restore_for_answer(request)
-    answer = compose_offline(request.bundle, restoration)
+    answer = compose_offline(request.bundle, restoration, image=request.image)
     return apply_verdict(answer.model_copy(update={"fallback_used": True}), request.bundle)

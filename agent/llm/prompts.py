@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +42,23 @@ def render_system_prompt(bundle: QuestionBundle, *, mode: str, tools: list[str])
 
 
 def render_question_prompt(
-    bundle: QuestionBundle, *, image: Path | None, restoration: Restoration | None, mode: str
+    bundle: QuestionBundle,
+    *,
+    image: Path | None,
+    restoration: Restoration | None,
+    tools: Sequence[str] = (),
 ) -> str:
-    """The user turn: the question, the attached image, and (guided mode) what the restoration really did."""
+    """The user turn: the question, the attached image, and what the restoration really did (or how to run it).
+
+    Args:
+        tools: the tools the model is offered (tool-loop mode); restore_image among them asks the model to use it.
+    """
     return _render(
         "agent_question.j2",
         question=bundle.question,
         image=str(image) if image is not None else "",
         restoration=restoration.model_dump(mode="json") if restoration is not None else None,
-        mode=mode,
+        can_restore="restore_image" in tools,
     )
 
 

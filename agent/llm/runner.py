@@ -11,6 +11,7 @@ problems get one repair round naming them, and whatever still fails is replaced 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,8 @@ from agent.llm.structured import DraftError, StructuredMethod, request_draft
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
+
+log = logging.getLogger("cnaps")
 
 
 class ModelCallFailed(Exception):
@@ -86,13 +89,15 @@ class GroundedAgent:
                 messages = self._opening(request, restoration, tools=[])
                 attempt = self._attempt(messages, request, restoration)
             if attempt.error is not None or attempt.problems:
+                _log_attempt("first", attempt)
                 repair = HumanMessage(render_repair_prompt(attempt.raw, attempt.problems, attempt.error))
                 attempt = self._attempt([*messages, repair], request, restoration)
+                _log_attempt("repaired", attempt)
         except Exception as error:
             if not _is_model_failure(error):
                 raise
             raise ModelCallFailed(error, restoration, restored=self.mode == "forced") from error
-        offline = compose_offline(request.bundle, restoration)
+        offline = compose_offline(request.bundle, restoration, image=request.image)
         if attempt.answer is None:
             final = offline.model_copy(update={"backend": self.backend_name, "replaced_parts": list(PARTS)})
         else:
@@ -102,25 +107,31 @@ class GroundedAgent:
     def _tool_loop(self, request: AnswerRequest) -> tuple[list[BaseMessage], Attempt, Restoration | None]:
         from langchain.agents import create_agent
         from langchain.agents.structured_output import ToolStrategy
+        from langgraph.errors import GraphRecursionError
 
         from agent.llm.tools import make_agent_tools, restoration_from_messages
+        from agent.restoration_step import planned_preset, restore_for_answer
 
         out_dir = request.out_dir or Path(tempfile.mkdtemp(prefix="cnaps-restored-"))
-        tools = make_agent_tools(request.bundle, out_dir, with_restore=request.image is not None)
+        # Offered only when the bundle's recommended model is a MIMO-UNet: the tool restores nothing else.
+        can_restore = request.image is not None and planned_preset(request) is not None
+        tools = make_agent_tools(request.bundle, out_dir, with_restore=can_restore)
         messages = self._opening(request, None, tools=[tool.name for tool in tools])
         loop = create_agent(
             self.model, tools, system_prompt=messages[0].content, response_format=ToolStrategy(AnswerDraft)
         )
-        state = loop.invoke({"messages": messages[1:]})
-        restoration = restoration_from_messages(state["messages"])
+        try:
+            state = loop.invoke({"messages": messages[1:]}, {"recursion_limit": 12})
+        except GraphRecursionError:
+            state = {"messages": [], "structured_response": None}
+        restoration = restoration_from_messages(state["messages"], request.image)
         if restoration is None and request.image is not None:
             # The model skipped the tool: code still restores, and the model's text never saw it, so it cannot claim it.
-            from agent.restoration_step import restore_for_answer
-
             restoration = restore_for_answer(replace(request, out_dir=out_dir))
         draft = state.get("structured_response")
         if draft is None:
-            return messages, Attempt(None, [], "the loop ended without a structured answer", _last_text(state)), restoration
+            failure = Attempt(None, [], "the tool loop ended without a structured answer", _last_text(state))
+            return messages, failure, restoration
         answer = answer_from_draft(draft, request.bundle, backend=self.backend_name, restoration=restoration)
         problems = find_problems(answer, request.bundle, restoration)
         return messages, Attempt(answer, problems, None, draft.model_dump_json()), restoration
@@ -129,7 +140,9 @@ class GroundedAgent:
         from langchain_core.messages import HumanMessage, SystemMessage
 
         system = render_system_prompt(request.bundle, mode=self.mode, tools=tools)
-        question = render_question_prompt(request.bundle, image=request.image, restoration=restoration, mode=self.mode)
+        question = render_question_prompt(
+            request.bundle, image=request.image, restoration=restoration, tools=tools
+        )
         return [SystemMessage(system), HumanMessage(question)]
 
     def _attempt(
@@ -141,6 +154,11 @@ class GroundedAgent:
             return Attempt(None, [], str(error), "")
         answer = answer_from_draft(draft, request.bundle, backend=self.backend_name, restoration=restoration)
         return Attempt(answer, find_problems(answer, request.bundle, restoration), None, draft.model_dump_json())
+
+
+def _log_attempt(which: str, attempt: Attempt) -> None:
+    found = attempt.error or "; ".join(f"{p.part}: {p.kind} {p.value!r}" for p in attempt.problems) or "none"
+    log.info("%s draft problems: %s", which, found)
 
 
 def _is_model_failure(error: Exception) -> bool:

@@ -20,6 +20,9 @@ with HTTP 500); ``json-schema``: the standard OpenAI structured output (OpenAI, 
 ``function-calling``: the draft as a forced tool call."""
 
 
+DRAFT_TOOL = "AnswerDraft"
+
+
 class DraftError(ValueError):
     """The model's output was not a valid draft; the message says why and goes into the repair round."""
 
@@ -32,8 +35,14 @@ def request_draft(
     if method == "json-object-schema":
         reply = model.bind(response_format={"type": "json_object", "schema": schema}).invoke(messages)
         return parse_draft(reply.content)
-    lc_method = "json_schema" if method == "json-schema" else "function_calling"
-    runnable = model.with_structured_output({**schema, "title": "AnswerDraft"}, method=lc_method, include_raw=True)
+    if method == "function-calling":
+        tool = {"type": "function", "function": {"name": DRAFT_TOOL, "parameters": schema}}
+        reply = model.bind_tools([tool], tool_choice=DRAFT_TOOL).invoke(messages)
+        calls = [call for call in getattr(reply, "tool_calls", []) if call["name"] == DRAFT_TOOL]
+        if not calls:
+            raise DraftError(f"the answer did not come as a call of {DRAFT_TOOL}")
+        return parse_draft(calls[0]["args"])
+    runnable = model.with_structured_output({**schema, "title": DRAFT_TOOL}, method="json_schema", include_raw=True)
     result = runnable.invoke(messages)
     if result.get("parsing_error") is not None or result.get("parsed") is None:
         raise DraftError(f"the answer was not valid JSON for the schema: {result.get('parsing_error')}")

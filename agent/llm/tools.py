@@ -51,40 +51,36 @@ def make_agent_tools(bundle: QuestionBundle, out_dir: Path, with_restore: bool) 
     return tools
 
 
-def restoration_from_messages(messages: list[BaseMessage]) -> Restoration | None:
-    """The Restoration of the last successful restore_image call whose output file exists, else None.
+def restoration_from_messages(messages: list[BaseMessage], image: Path | None) -> Restoration | None:
+    """The Restoration of the last successful restore_image call on ``image`` whose output file exists, else None.
 
-    Read from the tool's own result (its artifact or JSON content), never from anything the model wrote.
+    Built from the tool's own JSON result and the arguments it really ran with, never from the model's prose;
+    a call on any other file than the user's image is not the user's restoration.
     """
-    from langchain_core.messages import ToolMessage
+    from langchain_core.messages import AIMessage, ToolMessage
 
+    arguments = {call["id"]: call["args"] for m in messages if isinstance(m, AIMessage) for call in m.tool_calls}
     for message in reversed(messages):
         if isinstance(message, ToolMessage) and message.name == RESTORE_IMAGE and message.status != "error":
-            restoration = _restoration_from_result(message.artifact if message.artifact is not None else message.content)
-            if restoration is not None and Path(restoration.output_path).is_file():
+            restoration = _restoration_from_result(message.content, arguments.get(message.tool_call_id, {}))
+            if restoration is not None and _same_file(restoration.input_path, image) and Path(
+                restoration.output_path
+            ).is_file():
                 return restoration
     return None
 
 
-def _restoration_from_result(result: Any) -> Restoration | None:
+def _same_file(path: str, image: Path | None) -> bool:
+    return image is not None and bool(path) and Path(path).resolve() == Path(image).resolve()
+
+
+def _restoration_from_result(content: Any, arguments: dict[str, Any]) -> Restoration | None:
     import json
 
     from pydantic import ValidationError
 
-    if isinstance(result, str):
-        try:
-            result = json.loads(result)
-        except json.JSONDecodeError:
-            return None
-    if hasattr(result, "output_path") and not isinstance(result, dict):
-        result = {name: getattr(result, name) for name in Restoration.model_fields if hasattr(result, name)}
     try:
-        return Restoration.model_validate(_stringify_paths(result))
-    except ValidationError:
+        result = json.loads(content) if isinstance(content, str) else content
+        return Restoration.model_validate({**result, "input_path": str(arguments.get("image_path", ""))})
+    except (json.JSONDecodeError, TypeError, ValidationError):
         return None
-
-
-def _stringify_paths(result: Any) -> Any:
-    if not isinstance(result, dict):
-        return result
-    return {key: str(value) if isinstance(value, Path) else value for key, value in result.items()}
