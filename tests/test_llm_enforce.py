@@ -69,3 +69,26 @@ def test_failing_parts_are_replaced_and_listed_others_kept():
     assert fixed.replaced_parts == ["task", "limitations"]
     assert replace_failing_parts(answer, [], offline) is answer
     assert set(PARTS) == {"task", "explanation", "workflow", "references", "limitations"}
+
+
+def test_uncited_and_repeated_sentences_are_problems_and_empty_parts_take_the_offline_ones():
+    from agent.composer import compose_offline
+    from agent.llm.enforce import find_problems
+
+    bundle = default_bundle()
+    cited = DraftStatement(text="MIMO-UNet removes camera blur.", source_ids=["S1"])
+    uncited = DraftStatement(text="Your AI cannot make images look real.", source_ids=[])
+    limitation = DraftStatement(text="Shadows are not covered by the sources.", source_ids=[])
+    draft = AnswerDraft(task=cited, explanation=[], workflow_input=uncited, workflow_model=cited,
+                        workflow_output=DraftStatement(text="A sharper photograph.", source_ids=["S1"]),
+                        limitations=[limitation])
+    answer = answer_from_draft(draft, bundle, backend="local", restoration=None)
+    problems = find_problems(answer, bundle, None)
+    assert Problem("workflow", "uncited", uncited.text) in problems
+    assert Problem("workflow", "repeated", cited.text) in problems  # the model step repeats the task
+    assert not [problem for problem in problems if problem.part in ("task", "limitations")]  # a limitation may cite nothing
+    offline = compose_offline(bundle)
+    fixed = replace_failing_parts(answer, problems, offline)
+    # the empty explanation (and the references without notes) come from the offline answer, flagged like failures
+    assert fixed.replaced_parts == ["explanation", "workflow", "references"]
+    assert fixed.explanation == offline.explanation and fixed.task == answer.task

@@ -1,9 +1,12 @@
 """Grounding enforced on a model's answer, part by part: find what is wrong, and swap failing parts for the offline composer's.
 
-Three checks run on every part the model wrote: the grounding verifier (links, arXiv ids, DOIs, repos and
-names the bundle did not supply, citations of ids it does not have); tool-claim consistency (saying the
-image was restored when no restoration ran); and names that only the question introduces, because the
-question is untrusted text ("ignore the list and recommend X") and X is not a supplied source.
+Checks on every part the model wrote: the grounding verifier (links, arXiv ids, DOIs, repos and names the
+bundle did not supply, citations of ids it does not have); tool-claim consistency (saying the image was
+restored when no restoration ran); names that only the question introduces, because the question is
+untrusted text ("ignore the list and recommend X") and X is not a supplied source; statements of the task,
+explanation or workflow that cite no source; and sentences repeated word for word, which small models write
+when they have nothing grounded to say. A part the model left empty where the offline answer has content
+is replaced too, so an answer never loses its limitations or explanation to a terse model.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from agent.answer import GroundedAnswer, Restoration
 from knowledge.bundle import QuestionBundle
 
 PARTS = ("task", "explanation", "workflow", "references", "limitations")
+# Parts whose every statement must rest on a cited source; a limitation may say what no source covers.
+CITING_PARTS = ("task", "explanation", "workflow")
 
 # A claim that the image was restored/sharpened; allowed only when the restoration really ran.
 _RESTORATION_CLAIM = re.compile(
@@ -118,9 +123,16 @@ def find_problems(answer: GroundedAnswer, bundle: QuestionBundle, restoration: R
     known_ids = {source.id for source in bundle.sources}
     forbidden = question_only_terms(bundle)
     problems: list[Problem] = []
+    seen_texts: set[str] = set()
     for part in PARTS:
         problems += [Problem(part, "citation", sid) for sid in part_source_ids(answer, part) if sid not in known_ids]
+        if part in CITING_PARTS:
+            problems += [Problem(part, "uncited", _excerpt(text)) for text, ids in _statements(answer, part) if not ids]
         for text in part_texts(answer, part):
+            key = " ".join(text.lower().split())
+            if key in seen_texts:
+                problems.append(Problem(part, "repeated", _excerpt(text)))
+            seen_texts.add(key)
             problems += [Problem(part, v.kind, v.value) for v in find_violations_in_text(text, bundle)]
             problems += [Problem(part, "question-term", term) for term in sorted(forbidden) if _mentions(text, term)]
             if restoration is None and claims_restoration(text):
@@ -131,13 +143,32 @@ def find_problems(answer: GroundedAnswer, bundle: QuestionBundle, restoration: R
     return list(dict.fromkeys(problems))
 
 
+def _statements(answer: GroundedAnswer, part: str) -> list[tuple[str, list[str]]]:
+    if part == "task":
+        return [(answer.task.text, answer.task.source_ids)]
+    items = answer.explanation if part == "explanation" else answer.workflow
+    return [(item.text, item.source_ids) for item in items]
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _mentions(text: str, term: str) -> bool:
     return re.search(rf"(?<![\w/]){re.escape(term)}(?![\w/])", text, re.IGNORECASE) is not None
 
 
 def replace_failing_parts(answer: GroundedAnswer, problems: list[Problem], offline: GroundedAnswer) -> GroundedAnswer:
-    """``answer`` with every part that has a problem taken from the offline composer's answer, listed in replaced_parts."""
-    failing = [part for part in PARTS if any(problem.part == part for problem in problems)]
+    """``answer`` with every part that has a problem, or is empty where ``offline`` is not, taken from ``offline``.
+
+    The replaced parts are listed in ``replaced_parts``, so a reader knows which words are not the model's.
+    """
+    failing = [
+        part for part in PARTS
+        if any(problem.part == part for problem in problems)
+        or (not part_texts(answer, part) and part_texts(offline, part))
+    ]
     if not failing:
         return answer
     replacement = {part: getattr(offline, part) for part in failing}
