@@ -12,8 +12,8 @@ AgentMode = Literal["auto", "tool-loop", "forced"]
 """How much the model is trusted with tools.
 
 ``tool-loop``: a capable model runs a free LangChain tool-calling loop and ends with a structured answer.
-``forced``: for small models; code decides the restore call, forces it with ``tool_choice``, runs it,
-then makes one JSON-constrained call. ``auto``: ``forced`` for the embedded model, ``tool-loop`` otherwise.
+``forced``: for small models, which call tools only under ``tool_choice`` and never see tool results in
+llama.cpp's chat formats; code decides and runs the restoration, then makes one JSON-constrained call. ``auto``: ``forced`` for the embedded model, ``tool-loop`` otherwise.
 """
 
 StructuredOutput = Literal["auto", "json-object-schema", "json-schema", "function-calling"]
