@@ -15,7 +15,8 @@ from starlette.exceptions import HTTPException
 
 from agent.answer import GroundedAnswer
 from agent.errors import BackendError
-from agent.web_answer import answer_bundle, check_backend_name, default_backend_name, resolve_bundle
+from agent.web_answer import (answer_bundle, check_backend_name, default_backend_name, resolve_bundle, warm_up,
+                              without_server_paths)
 from agent.web_limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
 from agent.web_pool import PoolBusyError, PoolStats, WorkerPool
 from agent.web_store import JobStore
@@ -31,6 +32,7 @@ class ApiConfig(BaseModel):
     limits: UploadLimits = Field(default_factory=UploadLimits)
     work_root: Path | None = None
     max_jobs: int = Field(default=200, ge=1)
+    warm_up: bool = True
 
 
 class AnswerResponse(BaseModel):
@@ -143,13 +145,12 @@ async def _bundle_from_form(question: str | None, bundle: UploadFile | None, lim
 
 
 def _public_answer(answer: GroundedAnswer, image_url: str | None) -> GroundedAnswer:
-    """The answer with the server's folders replaced by the image URL: clients never see our file system."""
+    """The answer with the server's folders replaced by file names and the image URL: clients never see our disk."""
     if answer.restoration is None:
         return answer
-    restoration = answer.restoration.model_copy(update={
-        "input_path": Path(answer.restoration.input_path).name,
-        "output_path": image_url or "",
-    })
+    output, source = Path(answer.restoration.output_path), Path(answer.restoration.input_path)
+    answer = without_server_paths(answer, {output: output.name, source: source.name})
+    restoration = answer.restoration.model_copy(update={"output_path": image_url or ""})
     return answer.model_copy(update={"restoration": restoration})
 
 
@@ -161,6 +162,9 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        if config.warm_up:
+            # Through the pool, so loading models counts as work and never runs beside a restoration.
+            pool.submit(lambda: warm_up(default_backend_name()))
         try:
             yield
         finally:

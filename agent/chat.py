@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.answer import GroundedAnswer
-from agent.web_answer import answer_bundle, default_backend_name, resolve_bundle
+from agent.web_answer import answer_bundle, default_backend_name, resolve_bundle, warm_up, without_server_paths
 from agent.web_limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
 from agent.web_store import JobStore
 
@@ -34,12 +35,19 @@ def page_text(template: str, **variables) -> str:
 
 
 def reply_for(answer: GroundedAnswer, image: Path | None) -> ChatReply:
-    """The page's view of one verified answer: markdown, before/after pair, download and grounding status."""
+    """The page's view of one verified answer: markdown, before/after pair, download and grounding status.
+
+    The answer shows file names, not the server's folders.
+    """
     from agent.rendering import render_markdown
 
     restored = None
-    if answer.restoration is not None and Path(answer.restoration.output_path).is_file():
-        restored = answer.restoration.output_path
+    shown_as: dict[Path, str] = {}
+    if answer.restoration is not None:
+        output = Path(answer.restoration.output_path)
+        restored = str(output) if output.is_file() else None
+        shown_as = {output: output.name, Path(answer.restoration.input_path): Path(answer.restoration.input_path).name}
+    answer = without_server_paths(answer, shown_as)
     comparison = (str(image), restored) if image is not None and restored is not None else None
     return ChatReply(answer_markdown=render_markdown(answer), comparison=comparison, restored_file=restored,
                      status_markdown=page_text("chat_status.md.j2", answer=answer, image_given=image is not None))
@@ -118,9 +126,10 @@ def build_chat_app(session: ChatSession | None = None):
                 ask = gr.Button("Ask", variant="primary", elem_id="ask")
             with gr.Column(scale=2):
                 status = gr.Markdown(elem_id="status")
-                answer = gr.Markdown(elem_id="answer")
-                comparison = gr.ImageSlider(label="Before / after", type="filepath", elem_id="comparison")
+                comparison = gr.ImageSlider(label="Before / after", type="filepath", elem_id="comparison",
+                                            max_height=480)
                 restored = gr.File(label="Restored image", elem_id="restored-file")
+                answer = gr.Markdown(elem_id="answer")
         ask.click(on_ask, inputs=[question, image, bundle_choice, bundle_file, backend],
                   outputs=[answer, comparison, restored, status], concurrency_limit=1)
     page.queue(max_size=16, default_concurrency_limit=1)
@@ -135,5 +144,7 @@ def launch_chat(host: str = "127.0.0.1", port: int = 7860) -> None:
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
     page = build_chat_app()
-    page.launch(server_name=host, server_port=port, theme=theme, footer_links=[], ssr_mode=False,
-                show_error=True, max_file_size=UploadLimits().max_image_bytes)
+    # Models load while the first user is still typing.
+    threading.Thread(target=warm_up, args=(default_backend_name(),), daemon=True, name="cnaps-warm-up").start()
+    page.launch(server_name=host, server_port=port, theme=theme, css=page_text("chat_style.css.j2"),
+                footer_links=[], ssr_mode=False, show_error=True, max_file_size=UploadLimits().max_image_bytes)

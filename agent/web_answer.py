@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
+import threading
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from agent.answer import GroundedAnswer
 from knowledge.bundle import QuestionBundle
+
+if TYPE_CHECKING:
+    from agent.backends.base import Backend
+
+# One backend per name per process, so the local model server starts once, not once per web request.
+_engines: dict[str, tuple[Backend, threading.Lock | None]] = {}
+_engines_lock = threading.Lock()
 
 
 def default_backend_name() -> str:
@@ -47,8 +58,58 @@ def answer_bundle(bundle: QuestionBundle, image: Path | None, backend: str, out_
     Args:
         progress: called with (tiles done, tiles total) while the image is restored.
     """
-    from agent.backends import get_backend
     from agent.backends.base import AnswerRequest
 
-    engine = get_backend(check_backend_name(backend))
-    return engine.answer(AnswerRequest(bundle=bundle, image=image, out_dir=out_dir, progress=progress))
+    engine, serial = shared_backend(backend)
+    with serial or nullcontext():
+        return engine.answer(AnswerRequest(bundle=bundle, image=image, out_dir=out_dir, progress=progress))
+
+
+def shared_backend(name: str) -> tuple[Backend, threading.Lock | None]:
+    """The process's one backend called ``name``, and a lock its answers must hold (None: they may run at once).
+
+    A backend that runs its own model (``embedded``) answers one request at a time: its server starts on the
+    first answer and serves a single request at a time anyway.
+    """
+    from agent.backends import get_backend
+
+    name = check_backend_name(name)
+    with _engines_lock:
+        if name not in _engines:
+            engine = get_backend(name)
+            _engines[name] = (engine, threading.Lock() if getattr(engine, "embedded", False) else None)
+        return _engines[name]
+
+
+def warm_up(backend: str) -> None:
+    """Answer the seed's question once, so the first real request does not wait for models to load.
+
+    A failure is only logged: the first real request will report it to its user.
+    """
+    try:
+        with tempfile.TemporaryDirectory(prefix="cnaps-warm-") as folder:
+            answer_bundle(resolve_bundle(None, None), None, backend, Path(folder))
+    except Exception as error:  # noqa: BLE001
+        logging.getLogger(__name__).warning("warm-up with the %s backend failed: %s", backend, error)
+
+
+def without_server_paths(answer: GroundedAnswer, shown_as: dict[Path, str]) -> GroundedAnswer:
+    """The answer with each server path in ``shown_as`` replaced, wherever it appears, by what a web user may see.
+
+    Args:
+        shown_as: server path -> its public name (a file name); longer paths are replaced first.
+    """
+    replacements = sorted(((str(path), name) for path, name in shown_as.items()), key=lambda item: -len(item[0]))
+
+    def public(value):
+        if isinstance(value, str):
+            for path, name in replacements:
+                value = value.replace(path, name)
+            return value
+        if isinstance(value, list):
+            return [public(item) for item in value]
+        if isinstance(value, dict):
+            return {key: public(item) for key, item in value.items()}
+        return value
+
+    return GroundedAnswer.model_validate(public(answer.model_dump()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -54,15 +55,27 @@ def running_server(config: ApiConfig):
         thread.join(30)
 
 
+def wait_until_idle(url: str, seconds: float = 600) -> None:
+    """Wait for the start-up warm-up (and anything else) to leave the worker pool."""
+    deadline = time.monotonic() + seconds
+    while True:
+        pool = httpx.get(f"{url}/healthz").json()["pool"]
+        if pool["running"] == 0 and pool["waiting"] == 0:
+            return
+        assert time.monotonic() < deadline, "the worker pool never became idle"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
     config = ApiConfig(workers=1, queue_size=16, work_root=tmp_path_factory.mktemp("api-jobs"),
                        limits=UploadLimits(max_image_pixels=200_000, max_request_bytes=2_000_000))
     with running_server(config) as url:
+        wait_until_idle(url)
         yield url
 
 
-def post_answer(url: str, timeout: float = 120, **parts) -> httpx.Response:
+def post_answer(url: str, timeout: float = 600, **parts) -> httpx.Response:
     """POST /v1/answers with form fields (str values) and files ((name, bytes, type) values)."""
     data = {key: value for key, value in parts.items() if isinstance(value, str)}
     files = {key: value for key, value in parts.items() if isinstance(value, tuple)}
@@ -96,7 +109,7 @@ def test_a_question_with_an_image_gets_a_grounded_answer_and_a_restored_image(ba
     # The restored image is served by id, has the input's size, and no server path leaks into the JSON.
     assert body["restored_image_url"] == f"{base_url}/v1/images/{body['id']}"
     assert answer["restoration"]["output_path"] == body["restored_image_url"]
-    assert "/" not in answer["restoration"]["input_path"]
+    assert answer["restoration"]["input_path"] == "input.png" and "cnaps-web-" not in response.text
     image = httpx.get(body["restored_image_url"])
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     with Image.open(io.BytesIO(image.content)) as restored:
@@ -192,6 +205,7 @@ def test_a_full_queue_answers_503_and_the_server_keeps_working(tmp_path):
     Image.open(BLURRY).resize((512, 384)).save(big, format="PNG")
     config = ApiConfig(workers=1, queue_size=1, work_root=tmp_path)
     with running_server(config) as url:
+        wait_until_idle(url)
         with ThreadPoolExecutor(8) as clients:
             responses = list(clients.map(
                 lambda _: post_answer(url, question=SEED_QUESTION, image=("big.png", big.getvalue(), "image/png"),
@@ -204,20 +218,28 @@ def test_a_full_queue_answers_503_and_the_server_keeps_working(tmp_path):
 
 
 @pytest.mark.slow
-def test_cnaps_serve_starts_a_server(tmp_path):
+def test_cnaps_serve_starts_a_server_and_stops_cleanly(tmp_path):
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                health = httpx.get(f"{url}/healthz", timeout=2)
                 break
             except httpx.TransportError:
                 assert server.poll() is None and time.monotonic() < deadline, server.stdout.read().decode()
                 time.sleep(0.3)
         assert health.json()["status"] == "ok"
-    finally:
+        # Stopping waits for running work (here the start-up warm-up), so stop once the pool is idle.
+        wait_until_idle(url)
         server.terminate()
-        server.wait(30)
+        output = server.communicate(timeout=60)[0].decode()
+        # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells how it ended.
+        assert "Application shutdown complete" in output and server.returncode in (0, -signal.SIGTERM)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(30)
