@@ -102,7 +102,7 @@ def psnr_against(path: Path, reference: Path) -> float:
 
 def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) -> ReportSection:
     """Answer one job into a section; any failure becomes a section that says what failed."""
-    from agent.web_answer import answer_bundle
+    from agent.web_answer import answer_bundle, without_server_paths
     from knowledge.parser import load_bundle
 
     section = ReportSection(number=number, bundle_name=job.bundle.name)
@@ -111,7 +111,6 @@ def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) ->
         bundle = load_bundle(job.bundle)
         section.question = bundle.question
         answer = answer_bundle(bundle, job.image, backend, work_dir / f"item{number}")
-        section.answer = answer
         if job.image is not None:
             section.before = embed_image(job.image)
         if answer.restoration is not None:
@@ -120,6 +119,9 @@ def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) ->
             if job.reference is not None and job.image is not None:
                 section.psnr_before = psnr_against(job.image, job.reference)
                 section.psnr_after = psnr_against(output, job.reference)
+            # The work folder goes when the report is written: name the restored image, which the report carries.
+            answer = without_server_paths(answer, {output: output.name})
+        section.answer = answer
     except Exception as error:  # noqa: BLE001 (one failing item must not lose the others)
         section.error = f"{type(error).__name__}: {error}"
     section.seconds = time.perf_counter() - started
