@@ -18,6 +18,8 @@ IMAGE_TYPES: dict[str, set[str]] = {
 FORMAT_SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 BUNDLE_TYPES = {"text/plain", "text/markdown", "text/yaml", "text/x-yaml", "application/yaml", "application/x-yaml",
                 "application/json"}
+# Labels that say nothing about the content (curl sends the first for .yaml and .json files): the bytes decide.
+UNDECLARED_TYPES = {"", "application/octet-stream"}
 
 
 class UploadLimits(BaseModel):
@@ -38,24 +40,26 @@ class UploadError(ValueError):
         self.status = status
 
 
-def base_content_type(content_type: str | None) -> str:
-    """The media type without parameters, lower-cased ("" when absent)."""
-    return (content_type or "").split(";", 1)[0].strip().lower()
+def base_content_type(content_type: str | None) -> str | None:
+    """The media type without parameters, lower-cased; None when the client did not really declare one."""
+    declared = (content_type or "").split(";", 1)[0].strip().lower()
+    return None if declared in UNDECLARED_TYPES else declared
 
 
 def check_image_bytes(data: bytes, content_type: str | None, limits: UploadLimits) -> str:
     """Validate an uploaded image and return the file suffix its real format calls for.
 
     Args:
-        content_type: the type the client declared; None skips that check (the chat page has no such label).
+        content_type: the type the client declared; None or application/octet-stream skips that check (the chat
+            page has no such label).
     """
     from PIL import Image, UnidentifiedImageError
 
     if len(data) > limits.max_image_bytes:
         raise UploadError(f"image is {len(data)} bytes; the limit is {limits.max_image_bytes}", 413)
     declared = base_content_type(content_type)
-    if content_type is not None and declared not in IMAGE_TYPES:
-        raise UploadError(f"image content type {declared or 'missing'!r} is not accepted; send one of "
+    if declared is not None and declared not in IMAGE_TYPES:
+        raise UploadError(f"image content type {declared!r} is not accepted; send one of "
                           f"{', '.join(sorted(IMAGE_TYPES))}", 415)
     try:
         # Opening reads only the header, so the pixel check happens before any decoding.
@@ -69,11 +73,14 @@ def check_image_bytes(data: bytes, content_type: str | None, limits: UploadLimit
         raise
     except Image.DecompressionBombError as error:
         raise UploadError(f"image is too large to decode safely: {error}", 413) from error
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except UnidentifiedImageError as error:
+        raise UploadError("the image could not be read: its bytes are not a PNG, JPEG, WebP, BMP or TIFF "
+                          "image") from error
+    except (OSError, SyntaxError, ValueError) as error:
         raise UploadError(f"the image could not be read ({error}); send a PNG, JPEG, WebP, BMP or TIFF file") from error
     if image_format not in FORMAT_SUFFIX:
         raise UploadError(f"image format {image_format} is not accepted; send PNG, JPEG, WebP, BMP or TIFF", 415)
-    if content_type is not None and image_format not in IMAGE_TYPES[declared]:
+    if declared is not None and image_format not in IMAGE_TYPES[declared]:
         raise UploadError(f"the image was declared {declared} but its bytes are {image_format}", 415)
     return FORMAT_SUFFIX[image_format]
 
@@ -83,8 +90,8 @@ def check_bundle_bytes(data: bytes, content_type: str | None, limits: UploadLimi
     if len(data) > limits.max_bundle_bytes:
         raise UploadError(f"bundle document is {len(data)} bytes; the limit is {limits.max_bundle_bytes}", 413)
     declared = base_content_type(content_type)
-    if content_type is not None and declared not in BUNDLE_TYPES:
-        raise UploadError(f"bundle content type {declared or 'missing'!r} is not accepted; send one of "
+    if declared is not None and declared not in BUNDLE_TYPES:
+        raise UploadError(f"bundle content type {declared!r} is not accepted; send one of "
                           f"{', '.join(sorted(BUNDLE_TYPES))}", 415)
     try:
         return data.decode("utf-8-sig")

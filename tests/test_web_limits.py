@@ -24,6 +24,10 @@ def test_a_png_declared_as_png_is_accepted_and_named_by_its_real_format():
     assert check_image_bytes(BLURRY.read_bytes(), "image/png", UploadLimits()) == ".png"
     assert check_image_bytes(encoded("JPEG"), "image/jpeg; charset=binary", UploadLimits()) == ".jpg"
     assert check_image_bytes(encoded("WEBP"), None, UploadLimits()) == ".webp"
+    # A label that says nothing (curl's default) lets the bytes decide, and still refuses what is not an image.
+    assert check_image_bytes(encoded("BMP"), "application/octet-stream", UploadLimits()) == ".bmp"
+    with pytest.raises(UploadError, match="its bytes are not a PNG, JPEG, WebP, BMP or TIFF image$"):
+        check_image_bytes(b"plain text", "application/octet-stream", UploadLimits())
 
 
 @pytest.mark.parametrize(("data", "content_type", "status", "words"), [
@@ -62,6 +66,7 @@ def test_byte_limits_apply_to_images_bundles_and_questions():
 def test_bundle_documents_must_be_text_of_an_accepted_type():
     limits = UploadLimits()
     assert check_bundle_bytes("\ufeffquestion: Ça va?".encode(), "text/plain; charset=utf-8", limits) == "question: Ça va?"
+    assert check_bundle_bytes(b"question: x", "application/octet-stream", limits) == "question: x"
     with pytest.raises(UploadError, match="not UTF-8") as refused:
         check_bundle_bytes(b"question: \xff\xfe", "text/plain", limits)
     assert refused.value.status == 422
