@@ -11,6 +11,8 @@ from agent.llm.backend import LLMBackend
 from agent.llm.local_server import SERVED_MODEL_ALIAS, LocalModelServer
 from agent.settings import LLMSettings
 
+LOCAL_TIMEOUT_S = 900.0
+
 
 class LocalBackend(LLMBackend):
     """Answers with a local GGUF model (the embedded SmolLM2-135M unless CNAPS_LOCAL_MODEL names another).
@@ -43,10 +45,17 @@ class LocalBackend(LLMBackend):
         return self._server
 
     def connection_settings(self) -> LLMSettings:
-        """The settings pointed at the running local server (no key; the server's model alias)."""
-        return self.settings.model_copy(
-            update={"base_url": self.server.base_url, "api_key": None, "model": SERVED_MODEL_ALIAS}
-        )
+        """The settings pointed at the running local server (no key; the server's model alias).
+
+        Unless CNAPS_TIMEOUT / CNAPS_MAX_RETRIES say otherwise, waits up to LOCAL_TIMEOUT_S and never retries:
+        one thread on a busy CPU can take minutes per answer, and a retry would queue the same generation again.
+        """
+        update: dict[str, object] = {"base_url": self.server.base_url, "api_key": None, "model": SERVED_MODEL_ALIAS}
+        if "timeout_s" not in self.settings.model_fields_set:
+            update["timeout_s"] = LOCAL_TIMEOUT_S
+        if "max_retries" not in self.settings.model_fields_set:
+            update["max_retries"] = 0
+        return self.settings.model_copy(update=update)
 
     def close(self) -> None:
         """Stop the server if this backend started it."""
