@@ -101,8 +101,10 @@ def build_chat_app(session: ChatSession | None = None):
 
     def on_ask(question, image, bundle_choice, bundle_file, backend, progress=gr.Progress()):
         def show_tiles(done: int, total: int) -> None:
-            progress((done, total), desc="Restoring the image", unit="tiles")
+            progress((done, total), desc=page_text("chat_progress.txt.j2", stage="tiles"), unit="tiles")
 
+        # Shown until the first tile is done: a small image is one tile, so the count only appears at its end.
+        progress(0, desc=page_text("chat_progress.txt.j2", stage="start", image_given=bool(image)))
         try:
             reply = session.ask(question, image, bundle_choice, bundle_file, backend, show_tiles)
         except (UploadError, *USER_ERRORS) as error:
@@ -131,7 +133,8 @@ def build_chat_app(session: ChatSession | None = None):
                 restored = gr.File(label="Restored image", elem_id="restored-file")
                 answer = gr.Markdown(elem_id="answer")
         ask.click(on_ask, inputs=[question, image, bundle_choice, bundle_file, backend],
-                  outputs=[answer, comparison, restored, status], concurrency_limit=1)
+                  outputs=[answer, comparison, restored, status], concurrency_limit=1,
+                  show_progress_on=[comparison])  # one progress bar, where the restored image will appear
     page.queue(max_size=16, default_concurrency_limit=1)
     return page
 

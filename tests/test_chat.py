@@ -15,7 +15,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from agent.chat import SEED_SOURCES, UPLOADED_BUNDLE, ChatSession
+from agent.chat import SEED_SOURCES, UPLOADED_BUNDLE, ChatSession, page_text
 from agent.web_limits import UploadError, UploadLimits
 from agent.web_store import JobStore
 from knowledge.parser import load_bundle
@@ -71,6 +71,14 @@ def test_the_session_refuses_bad_uploads_with_a_reason(tmp_path):
     not_text.write_bytes(b"\xff\xfe\x00broken")
     with pytest.raises(UploadError, match="not UTF-8"):
         session.ask("q", None, UPLOADED_BUNDLE, str(not_text), "offline")
+
+
+def test_the_page_texts_render_from_their_templates():
+    assert "offline" in page_text("chat_intro.md.j2") and "#answer" in page_text("chat_style.css.j2")
+    with_image = page_text("chat_progress.txt.j2", stage="start", image_given=True)
+    assert with_image.startswith("Restoring the image") and "\n" not in with_image
+    assert page_text("chat_progress.txt.j2", stage="start", image_given=False) == "Composing the answer"
+    assert page_text("chat_progress.txt.j2", stage="tiles") == "Restoring the image"
 
 
 def free_port() -> int:
