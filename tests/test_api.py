@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import resource
 import signal
 import socket
@@ -222,7 +223,9 @@ def test_cnaps_serve_starts_a_server_and_stops_cleanly(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
+    # The lexical ranker spares this start-up test the embedding model's load; answers are tested above.
+    env = {**os.environ, "CNAPS_RANKER": "lexical"}
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path, env=env)
     try:
         deadline = time.monotonic() + 120
         while True:

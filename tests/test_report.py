@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -170,8 +171,10 @@ def test_images_and_references_pair_in_order():
 @pytest.mark.slow
 def test_cnaps_report_command(tmp_path):
     cli = [sys.executable, "-c", "from agent.cli import main; main()", "report"]
+    # The lexical ranker spares this command test the embedding model's load; the report's content is tested above.
+    env = {**os.environ, "CNAPS_RANKER": "lexical"}
     done = subprocess.run([*cli, str(SEED), str(VIT_MASKS), "--images", str(BLURRY), "--out", str(tmp_path / "r.html"),
-                           "--pdf", str(tmp_path / "r.pdf")], capture_output=True, text=True, timeout=600)
+                           "--pdf", str(tmp_path / "r.pdf")], capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr
     assert "2 sections, 0 failed" in done.stdout
     assert (tmp_path / "r.html").stat().st_size > 10_000 and (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
