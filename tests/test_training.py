@@ -75,6 +75,7 @@ def test_tiny_training_run_writes_weights_and_resumes(tmp_path):
     config = TrainConfig(num_res=1, width=8, crop=32, batch=2, total_iterations=6, validation_crops=2,
                          validate_every=3, checkpoint_every=3)
     trainer = Trainer([FIXTURES / "sharp"], out, config, resume=False)
+    assert trainer.train(minutes=5, until=4).iteration == 4  # a chunk that stops at a chosen iteration
     first = trainer.train(minutes=5)
     assert first.iteration == 6
     tensors, metadata = load_safetensors(out)

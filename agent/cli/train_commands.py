@@ -25,6 +25,8 @@ def train(
     threads: int = typer.Option(0, "--threads", help="Torch CPU threads (0: all cores)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from <out>.state.pt if present."),
     init: Path | None = typer.Option(None, "--init", help="Start from these safetensors weights (fine-tuning)."),
+    until: int | None = typer.Option(None, "--until", min=1,
+                                     help="Stop at this iteration (default: the end of the schedule)."),
 ) -> None:
     """Train (or resume training) and write safetensors weights with the recipe in their metadata."""
     import torch
@@ -53,7 +55,7 @@ def train(
                               f"{report.validation_output_psnr:.2f} dB")
             progress.update(task, completed=report.iteration, status=f"loss {report.loss:.4f}{validation}")
 
-        final = trainer.train(minutes, show)
+        final = trainer.train(minutes, show, until=until)
     typer.echo(f"wrote {out} after {final.iteration} iterations ({final.seconds / 60:.1f} min of training)")
 
 

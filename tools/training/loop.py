@@ -149,13 +149,16 @@ class Trainer:
         self.network.train()
         return psnr(blurry, sharp), psnr(restored, sharp)
 
-    def train(self, minutes: float, on_step: Callable[[TrainingReport], None] | None = None) -> TrainingReport:
-        """Train until ``minutes`` pass or the schedule ends; checkpoint periodically and at the end."""
+    def train(self, minutes: float, on_step: Callable[[TrainingReport], None] | None = None,
+              until: int | None = None) -> TrainingReport:
+        """Train until ``minutes`` pass, iteration ``until`` is reached or the schedule ends; checkpoint
+        periodically and at the end."""
         config = self.config
+        last = min(config.total_iterations, until or config.total_iterations)
         deadline = time.monotonic() + minutes * 60
         self.network.train()
         loss_value, report = float("nan"), None
-        while self.iteration < config.total_iterations and time.monotonic() < deadline:
+        while self.iteration < last and time.monotonic() < deadline:
             started = time.monotonic()
             rng = np.random.default_rng([config.seed, self.iteration])
             blurry, sharp = (torch.from_numpy(a) for a in self.sampler.batch(rng, config.batch))
