@@ -103,7 +103,7 @@ def build_chat_app(session: ChatSession | None = None):
         def show_tiles(done: int, total: int) -> None:
             progress((done, total), desc=page_text("chat_progress.txt.j2", stage="tiles"), unit="tiles")
 
-        # Shown until the first tile is done: a small image is one tile, so the count only appears at its end.
+        # Shown until the restoration starts; from then on the tiles done of the total (0/N first).
         progress(0, desc=page_text("chat_progress.txt.j2", stage="start", image_given=bool(image)))
         try:
             reply = session.ask(question, image, bundle_choice, bundle_file, backend, show_tiles)

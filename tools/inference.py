@@ -154,6 +154,8 @@ class Restorer:
                        progress: Callable[[int, int], None] | None) -> torch.Tensor:
         height, width = image.shape[-2:]
         boxes = plan.boxes(height, width)
+        if progress:
+            progress(0, len(boxes))  # the total is known before the first, possibly long, tile
         if len(boxes) == 1:
             result = self.forward(image)
             if progress:
