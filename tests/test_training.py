@@ -99,5 +99,7 @@ def test_init_starts_from_saved_weights(tmp_path):
     started = Trainer([FIXTURES / "sharp"], tmp_path / "b.safetensors", config, resume=False,
                       init=tmp_path / "a.safetensors")
     assert started.iteration == 0
+    assert started.metadata()["initialised_from"] == "a.safetensors"
+    assert started.metadata()["iterations_before"] == 2
     for key, value in started.network.state_dict().items():
         assert torch.equal(value, saved[key]), key

@@ -135,10 +135,15 @@ class Trainer:
     def metadata(self) -> dict[str, object]:
         """Safetensors metadata: the variant, its shape and the full recipe."""
         last = self.history[-1] if self.history else {}
-        return {"format": "cnaps-mimo-unet", "variant": "MIMO-UNet", "num_res": self.config.num_res,
-                "width": self.config.width, "iterations": self.iteration,
-                "train_seconds": round(self.seconds), "recipe": asdict(self.config),
-                "training_images": len(self.training_files), "validation": last}
+        metadata = {"format": "cnaps-mimo-unet", "variant": "MIMO-UNet", "num_res": self.config.num_res,
+                    "width": self.config.width, "iterations": self.iteration,
+                    "train_seconds": round(self.seconds), "recipe": asdict(self.config),
+                    "training_images": len(self.training_files), "validation": last}
+        if self.history and "initialised_from" in self.history[0]:
+            # Fine-tuned weights say what they started from, so "iterations" is not read as the whole story.
+            metadata["initialised_from"] = self.history[0]["initialised_from"]
+            metadata["iterations_before"] = self.history[0]["iterations_before"]
+        return metadata
 
     @torch.no_grad()
     def validate(self) -> tuple[float, float]:
