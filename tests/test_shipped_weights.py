@@ -14,7 +14,7 @@ from tools.weights_io import load_safetensors
 FIXTURES = Path(__file__).parent / "fixtures" / "sharp"
 
 #: Mean PSNR gain (dB) the shipped weights must give on the fixed synthetic case below.
-REQUIRED_GAIN_DB = 0.75  # shipped weights measured 1.02 (per image 1.25, 1.15, 0.65)
+REQUIRED_GAIN_DB = 0.75  # shipped weights measured 1.05 (per image 1.30, 1.20, 0.64)
 
 
 def _psnr(reference: np.ndarray, image: np.ndarray) -> float:
