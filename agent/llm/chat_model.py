@@ -58,10 +58,11 @@ def translate_error(error: Exception, settings: LLMSettings) -> BackendError | N
     if isinstance(error, openai.NotFoundError):
         return BackendError(f"the model server at {where} has no model {settings.model!r}; set CNAPS_MODEL")
     if isinstance(error, openai.APIStatusError):
-        return BackendError(f"the model server at {where} answered HTTP {error.status_code}: {_short(error.message)}")
+        return BackendError(f"the model server at {where} answered HTTP {error.status_code}: {excerpt(error.message)}")
     return None
 
 
-def _short(text: str, limit: int = 200) -> str:
+def excerpt(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

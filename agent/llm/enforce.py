@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from agent.answer import GroundedAnswer, Restoration
+from agent.llm.chat_model import excerpt
 from knowledge.bundle import QuestionBundle
 
 PARTS = ("task", "explanation", "workflow", "references", "limitations")
@@ -127,11 +128,11 @@ def find_problems(answer: GroundedAnswer, bundle: QuestionBundle, restoration: R
     for part in PARTS:
         problems += [Problem(part, "citation", sid) for sid in part_source_ids(answer, part) if sid not in known_ids]
         if part in CITING_PARTS:
-            problems += [Problem(part, "uncited", _excerpt(text)) for text, ids in _statements(answer, part) if not ids]
+            problems += [Problem(part, "uncited", excerpt(text, 80)) for text, ids in _statements(answer, part) if not ids]
         for text in part_texts(answer, part):
             key = " ".join(text.lower().split())
             if key in seen_texts:
-                problems.append(Problem(part, "repeated", _excerpt(text)))
+                problems.append(Problem(part, "repeated", excerpt(text, 80)))
             seen_texts.add(key)
             problems += [Problem(part, v.kind, v.value) for v in find_violations_in_text(text, bundle)]
             problems += [Problem(part, "question-term", term) for term in sorted(forbidden) if _mentions(text, term)]
@@ -148,11 +149,6 @@ def _statements(answer: GroundedAnswer, part: str) -> list[tuple[str, list[str]]
         return [(answer.task.text, answer.task.source_ids)]
     items = answer.explanation if part == "explanation" else answer.workflow
     return [(item.text, item.source_ids) for item in items]
-
-
-def _excerpt(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _mentions(text: str, term: str) -> bool:
