@@ -27,6 +27,9 @@ def train(
     init: Path | None = typer.Option(None, "--init", help="Start from these safetensors weights (fine-tuning)."),
     until: int | None = typer.Option(None, "--until", min=1,
                                      help="Stop at this iteration (default: the end of the schedule)."),
+    precision: str = typer.Option("fp32", "--precision",
+                                  help="fp32, or bf16 (forward pass in bfloat16 autocast; about 1.9x faster "
+                                       "on CPUs with AVX512-BF16 or AMX)."),
 ) -> None:
     """Train (or resume training) and write safetensors weights with the recipe in their metadata."""
     import torch
@@ -41,8 +44,12 @@ def train(
         torch.set_num_threads(threads)
     default_res, default_width = shapes[variant]
     config = TrainConfig(num_res=num_res or default_res, width=width or default_width, crop=crop, batch=batch,
-                         total_iterations=iterations, learning_rate=learning_rate, seed=seed)
-    trainer = Trainer(data, out, config, resume=resume, init=init)
+                         total_iterations=iterations, learning_rate=learning_rate, seed=seed, precision=precision)
+    try:
+        trainer = Trainer(data, out, config, resume=resume, init=init)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total} it"),
                   TextColumn("{task.fields[status]}"), TimeRemainingColumn()) as progress:
         task = progress.add_task("train", total=config.total_iterations, completed=trainer.iteration, status="")
