@@ -19,10 +19,12 @@ class AspectMatch:
 
 @dataclass(frozen=True)
 class Cover:
-    """A source that covers an aspect, with its card's explanation of how (None when only its task says so)."""
+    """A source that covers an aspect, with its card's explanation of how (None when only its task says so)
+    and the task of the source that covers it (None when its card says so)."""
 
     profile: SourceProfile
     fact: str | None
+    task: Task | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,5 @@ def plan_coverage(matches: list[AspectMatch], profiles: list[SourceProfile]) -> 
 def _cover(aspect: Aspect, profile: SourceProfile) -> Cover | None:
     if profile.card and aspect.id in profile.card.addresses:
         return Cover(profile, profile.card.addresses[aspect.id])
-    if any(task.id in aspect.needs for task in profile.tasks):
-        return Cover(profile, None)
-    return None
+    task = next((task for task in profile.tasks if task.id in aspect.needs), None)
+    return Cover(profile, None, task) if task else None

@@ -48,13 +48,21 @@ def _profile(source: Source, supplied: str, wanted: set[str] | frozenset[str]) -
     return SourceProfile(source=source, card=card, task=task, name=_prose_name(source, card, supplied), tasks=served)
 
 
+#: Beyond a source's main task, a summary that hits only symptom cues must hit them this often before the
+#: source counts as serving that task: one passing mention ("long exposures can induce blur" in a low-light
+#: paper) does not make it a deblurring method, while "we evaluate on deraining and denoising" does count.
+SECONDARY_SYMPTOM_HITS = 2
+
+
 def infer_tasks(source: Source) -> tuple[Task, ...]:
     """The tasks a source without a card serves, most cited first: from its supplied name, else its summary."""
-    for text in (source.name, source.summary or ""):
+    for text, from_summary in ((source.name, False), (source.summary or "", True)):
         scored = [(task.hits(text), -order, task) for order, task in enumerate(tasks().values())]
-        found = [task for hits, _, task in sorted(scored, key=lambda item: item[:2], reverse=True) if hits]
-        if found:
-            return tuple(found)
+        ranked = [task for hits, _, task in sorted(scored, key=lambda item: item[:2], reverse=True) if hits]
+        if ranked:
+            return tuple(task for index, task in enumerate(ranked)
+                         if index == 0 or not from_summary or task.hits(text, symptoms=False)
+                         or task.hits(text) >= SECONDARY_SYMPTOM_HITS)
     return ()
 
 

@@ -17,12 +17,17 @@ class Task(BaseModel):
     family: str
     definition: str
     cues: list[str]
+    symptom_cues: list[str] = Field(default_factory=list)
     input: str
     output: str
 
-    def hits(self, text: str) -> int:
-        """How many times this task's cues occur in ``text`` (cues are word beginnings: "denois" hits "denoising")."""
-        return sum(len(pattern.findall(text)) for pattern in compiled(tuple(self.cues), whole_words=False))
+    def hits(self, text: str, symptoms: bool = True) -> int:
+        """How many times this task's cues (and, if ``symptoms``, its symptom cues) occur in ``text``.
+
+        Cues are word beginnings: "denois" hits "denoising".
+        """
+        cues = tuple(self.cues) + (tuple(self.symptom_cues) if symptoms else ())
+        return sum(len(pattern.findall(text)) for pattern in compiled(cues, whole_words=False))
 
 
 class Aspect(BaseModel):

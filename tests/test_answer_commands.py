@@ -68,3 +68,12 @@ def test_batch_answers_good_bundles_reports_bad_ones_and_skips_finished(tmp_path
     assert again.returncode == 0 and "0 answered, 2 skipped, 0 failed" in again.stdout
     forced = cnaps("batch", inputs / "seed.txt", "--out", out, "--force")
     assert forced.returncode == 0 and "1 answered, 0 skipped, 0 failed" in forced.stdout
+
+
+def test_ask_given_a_bundle_file_as_its_question_reads_the_bundle() -> None:
+    done = cnaps("ask", BUNDLES / "night_noise_restormer.txt", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["question"].startswith("My night photo of the city skyline")
+    assert "Denoise-Restormer-SIDD" in answer["task"]["text"]
+    assert "reading" in done.stderr and "--bundle" in done.stderr

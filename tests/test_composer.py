@@ -186,3 +186,15 @@ def test_card_facts_name_nothing_the_bundle_does_not_supply(card) -> None:
         said += statements(answer)
     assert card.how[0] in said
     assert all(fact in said for fact in card.addresses.values())
+
+
+def test_a_passing_mention_does_not_make_a_paper_serve_that_task() -> None:
+    # "Learning to See in the Dark" is a low-light paper; its summary mentions noise and blur as problems once each.
+    answer = compose(load_bundle(BUNDLES / "night_noise_restormer.txt"))
+    assert answer.grounded, answer.violations
+    said = statements(answer)
+    assert "serves image deblurring" not in said
+    assert "Learning to See in the Dark [S2] covers brightening" in said and "it serves low-light enhancement" in said
+    assert "Denoise-Restormer-SIDD [S1]" in said and "image denoising" in answer.task.text
+    # Nothing supplied removes the smearing, and the answer says so instead of inventing a deblurring model.
+    assert any("smeared" in item.text and "removing blur" in item.text.lower() for item in answer.limitations)

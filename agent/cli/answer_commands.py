@@ -69,9 +69,21 @@ def batch(
         raise typer.Exit(1)
 
 
+def _looks_like_bundle_file(text: str) -> bool:
+    """Whether a QUESTION argument is really the path of an existing bundle file."""
+    candidate = text.strip()
+    if "\n" in candidate or len(candidate) > 4096 or not candidate.lower().endswith(BUNDLE_SUFFIXES):
+        return False
+    return Path(candidate).is_file()
+
+
 def _bundle_for(question: str | None, path: Path | None):
     from knowledge.parser import default_bundle, load_bundle
 
+    if question is not None and path is None and _looks_like_bundle_file(question):
+        # `cnaps ask question.txt` means the bundle, not a question that is a file name.
+        typer.echo(f"note: reading {question} as the question bundle (same as --bundle {question})", err=True)
+        path, question = Path(question.strip()), None
     base = load_bundle(path) if path is not None else default_bundle()
     if question is None:
         return base
