@@ -8,7 +8,8 @@ from agent.answer import GroundedAnswer
 from agent.prompting import render_template
 
 MARKDOWN_TEMPLATE = "answer.md.j2"
-CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "huggingface.co")
+CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
+PAGE_HOSTS = ("huggingface.co", "github.io", "gitlab.io", "paperswithcode.com")
 
 
 def render_markdown(answer: GroundedAnswer) -> str:
@@ -24,4 +25,6 @@ def render_json(answer: GroundedAnswer) -> str:
 
 def _link_label(url: str) -> str:
     host = (urlparse(url).hostname or "").removeprefix("www.")
-    return "Code" if host in CODE_HOSTS else "Paper"
+    if host in CODE_HOSTS:
+        return "Code"
+    return "Page" if host.endswith(PAGE_HOSTS) else "Paper"

@@ -12,10 +12,12 @@ class SourceLinks(BaseModel):
 
     paper: HttpUrl | None = None
     code: HttpUrl | None = None
+    #: Any other supplied page: a project page, a model card, a demo.
+    page: HttpUrl | None = None
 
     def all(self) -> list[str]:
-        """The supplied links as strings, paper first."""
-        return [str(url) for url in (self.paper, self.code) if url is not None]
+        """The supplied links as strings: paper, code, then other page."""
+        return [str(url) for url in (self.paper, self.code, self.page) if url is not None]
 
 
 class Source(BaseModel):

@@ -16,12 +16,24 @@ from knowledge.errors import BundleError
 QUESTION_INTRO = re.compile(r"^\s*a user has asked the following question\s*:?\s*(?P<rest>.*)$", re.IGNORECASE)
 SECTION = re.compile(r"^\s*#{1,6}\s*(?P<title>recommended ai models?|related papers?)\s*:?\s*$", re.IGNORECASE)
 ANSWER_LINE = re.compile(r"^\s*answer\s*:\s*$", re.IGNORECASE)
-KEY_LINE = re.compile(r"^\s*(?:[-*]\s+)?(?P<key>[A-Za-z][A-Za-z ]{0,15}?)\s*:\s*(?P<value>.*)$")
+# "Model: X", "- Model: X", "1. Model: X", "**Model:** X" and "**Model**: X" are all the same line.
+KEY_LINE = re.compile(r"^\s*(?:[-*+]\s+|\d{1,2}[.)]\s+)?(?:\*\*|__)?(?P<key>[A-Za-z][A-Za-z -]{0,20}?)(?:\*\*|__)?"
+                      r"\s*:\s*(?:\*\*|__)?\s*(?P<value>.*)$")
 OPENING_QUOTES = '"“«„'
 CLOSING_QUOTES = '"”»“'
-# Key names as written in documents -> the field they fill.
-KEYS = {"model": "name", "name": "name", "title": "name", "paper": "paper", "arxiv": "paper",
-        "github": "code", "code": "code", "summary": "summary", "abstract": "summary"}
+# Key names as written in documents -> the field they fill ("link" goes to code, paper or page by its host).
+KEYS = {"model": "name", "name": "name", "title": "name", "paper": "paper", "arxiv": "paper", "pdf": "paper",
+        "paper link": "paper", "paper url": "paper", "arxiv link": "paper",
+        "github": "code", "code": "code", "gitlab": "code", "repository": "code", "repo": "code",
+        "source code": "code", "code link": "code",
+        "project": "page", "project page": "page", "website": "page", "homepage": "page", "hugging face": "page",
+        "huggingface": "page", "model card": "page", "weights": "page", "demo": "page",
+        "link": "link", "url": "link",
+        "summary": "summary", "abstract": "summary", "description": "summary"}
+CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
+MARKDOWN_LINK = re.compile(r"^\[[^\]]*\]\((?P<url>[^)\s]+)\)$")
+#: Other "Key: value" lines of an entry (Authors:, Venue:, Year:) are supplied facts: kept with its summary.
+NOTE_KEY = re.compile(r"^[A-Za-z][A-Za-z -]{0,20}$")
 STRUCTURED_SUFFIXES = {".yaml", ".yml", ".json"}
 DEFAULT_BUNDLE = "default_bundle.txt"
 
@@ -163,14 +175,17 @@ def _read_section_line(lines: list[str], index: int, entries: list[_Entry], orig
     if not line.strip():
         return
     key_match = KEY_LINE.match(line)
-    key = KEYS.get(key_match["key"].strip().lower()) if key_match else None
+    key = KEYS.get(_key_name(key_match["key"])) if key_match else None
     if key is None:
         if entries and _last_field(entries[-1]) == "summary":
             entries[-1].fields["summary"] += " " + line.strip()
             return
+        if entries and key_match and key_match["value"].strip() and NOTE_KEY.match(key_match["key"].strip()):
+            _add_note(entries[-1], index, key_match["key"].strip(), key_match["value"].strip(), origin)
+            return
         raise _fail(origin, index + 1, "expected a 'Model:', 'Paper:', 'GitHub:' or 'Summary:' line, "
                                        f"found {_clip(line)!r}")
-    value = key_match["value"].strip()
+    value = _link_value(key_match["value"].strip()) if key != "name" and key != "summary" else key_match["value"].strip()
     if key == "name":
         if not value:
             raise _fail(origin, index + 1, "expected a model or paper name after 'Model:'")
@@ -178,11 +193,43 @@ def _read_section_line(lines: list[str], index: int, entries: list[_Entry], orig
     elif not entries:
         raise _fail(origin, index + 1, f"expected a 'Model:' line before this '{key_match['key'].strip()}:' line")
     entry = entries[-1]
+    if key == "link":
+        key = _link_field(value, entry)
     if key in entry.fields:
         raise _fail(origin, index + 1, f"a second '{key_match['key'].strip()}:' line for the same model; "
                                        "expected a new 'Model:' line first")
     entry.fields[key] = value
     entry.lines[key] = index + 1
+
+
+def _key_name(key: str) -> str:
+    return " ".join(key.replace("-", " ").lower().split())
+
+
+def _link_value(value: str) -> str:
+    """A supplied URL without Markdown dressing: ``<url>`` and ``[text](url)`` both give ``url``."""
+    value = value.strip()
+    if value.startswith("<") and value.endswith(">"):
+        return value[1:-1].strip()
+    link = MARKDOWN_LINK.match(value)
+    return link["url"] if link else value
+
+
+def _link_field(url: str, entry: _Entry) -> str:
+    """Where an unlabelled link goes: code hosts to code, otherwise the paper, then other page, whichever is free."""
+    host = re.sub(r"^https?://(?:www\.)?", "", url).split("/")[0].lower()
+    if host in CODE_HOSTS and "code" not in entry.fields:
+        return "code"
+    return next((field_name for field_name in ("paper", "page") if field_name not in entry.fields), "page")
+
+
+def _add_note(entry: _Entry, index: int, key: str, value: str, origin: str) -> None:
+    """Keep an extra supplied fact (``Authors: ...``) with the entry's summary, where the answer may quote it."""
+    if re.match(r"^<?https?://", value):
+        raise _fail(origin, index + 1, f"unknown link field '{key}:'; label links 'Paper:', 'GitHub:' or 'Project:'")
+    note = f"{key}: {value.rstrip('.')}."
+    entry.fields["notes"] = f"{entry.fields['notes']} {note}" if "notes" in entry.fields else note
+    entry.lines.setdefault("notes", index + 1)
 
 
 def _is_model_line(line: str) -> bool:
@@ -210,17 +257,17 @@ def _build_bundle(question: str, recommended: list[_Entry], related: list[_Entry
 
 
 def _source_from_entry(entry: _Entry, source_id: str, role: str, origin: str) -> Source:
-    links = {key: entry.fields[key] for key in ("paper", "code") if entry.fields.get(key)}
+    links = {key: entry.fields[key] for key in ("paper", "code", "page") if entry.fields.get(key)}
+    summary = " ".join(part for part in (entry.fields.get("summary"), entry.fields.get("notes")) if part)
     try:
-        return Source(id=source_id, role=role, name=entry.fields["name"], links=links,
-                      summary=entry.fields.get("summary") or None)
+        return Source(id=source_id, role=role, name=entry.fields["name"], links=links, summary=summary or None)
     except ValidationError as error:
         problem = error.errors()[0]
         field_name = str(problem["loc"][-1]) if problem["loc"] else "name"
         line = entry.lines.get(field_name, entry.line)
-        label = {"paper": "Paper:", "code": "GitHub:"}.get(field_name, field_name)
+        label = {"paper": "Paper:", "code": "GitHub:", "page": "Project:"}.get(field_name, field_name)
         raise _fail(origin, line, f"expected an http(s) URL after '{label}'"
-                    if field_name in {"paper", "code"} else problem["msg"]) from None
+                    if field_name in {"paper", "code", "page"} else problem["msg"]) from None
 
 
 # --- YAML and JSON ------------------------------------------------------------------------------------------------
@@ -278,9 +325,11 @@ def _source_mapping(entry: object, source_id: str, role: str, where: str) -> dic
     if not name:
         raise BundleError(f"{where}: expected a 'name' (or 'model') for this source")
     links = dict(entry.get("links") or {})
-    for key, target in (("paper", "paper"), ("arxiv", "paper"), ("github", "code"), ("code", "code")):
+    for key, target in (("paper", "paper"), ("arxiv", "paper"), ("pdf", "paper"), ("github", "code"),
+                        ("code", "code"), ("repository", "code"), ("project", "page"), ("website", "page"),
+                        ("page", "page")):
         if entry.get(key):
-            links.setdefault(target, entry[key])
+            links.setdefault(target, _link_value(str(entry[key])))
     # Ids are always renumbered in document order so they stay stable whatever the file said.
     return {"id": source_id, "role": role, "name": str(name), "links": links,
             "summary": entry.get("summary") or entry.get("abstract")}

@@ -142,3 +142,30 @@ def test_a_bad_document_is_left_untouched(tmp_path: Path) -> None:
     with pytest.raises(BundleError):
         load_bundle(bad)
     assert bad.read_bytes() == before
+
+
+def test_markdown_dressing_link_labels_and_extra_facts() -> None:
+    bundle = load_bundle(BUNDLES / "markdown_dressed_shaky_kid.txt")
+    mimo, esrgan = bundle.source("S1"), bundle.source("S2")
+    assert mimo.name == "Deblur-MIMO-UNet-GoPro" and mimo.role == "recommended"
+    # "[ICCV 2021](url)" and "<url>" give the bare URLs; "Authors:" is a supplied fact kept with the summary.
+    assert str(mimo.links.paper).endswith("Cho_Rethinking_Coarse-To-Fine_Approach_in_Single_Image_Deblurring_ICCV_2021_paper.pdf")
+    assert str(mimo.links.code) == "https://github.com/chosj95/MIMO-UNet"
+    assert mimo.summary == "Authors: Sung-Jin Cho, Seo-Won Ji, Jun-Pyo Hong, Seung-Won Jung, Sung-Jea Ko."
+    # "Link:" to arXiv is the paper; a "Project page:" is kept as the source's page.
+    assert esrgan.role == "related" and esrgan.name.startswith("Real-ESRGAN: Training Real-World")
+    assert str(esrgan.links.paper) == "https://arxiv.org/abs/2107.10833"
+    assert str(esrgan.links.page) == "https://github.com/xinntao/Real-ESRGAN"
+    assert "https://github.com/xinntao/Real-ESRGAN" in bundle.allowed_links()
+    assert esrgan.summary.startswith("We extend ESRGAN")
+
+
+def test_unlabelled_links_go_by_host_and_unknown_link_labels_are_refused() -> None:
+    text = MINIMAL.replace("Paper: https://example.org/some-net.pdf",
+                           "URL: https://github.com/someone/some-net\nLink: https://example.org/some-net.pdf")
+    source = parse_bundle_text(text).source("S1")
+    assert str(source.links.code) == "https://github.com/someone/some-net"
+    assert str(source.links.paper) == "https://example.org/some-net.pdf"
+    with pytest.raises(BundleError, match="unknown link field 'Mirror:'"):
+        parse_bundle_text(MINIMAL.replace("Paper: https://example.org/some-net.pdf",
+                                          "Paper: https://example.org/some-net.pdf\nMirror: https://example.net/x"))

@@ -123,6 +123,7 @@ class Trainer:
             raise ValueError(f"precision must be fp32 or bf16, not {config.precision!r}")
         if config.precision == "bf16" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
             raise ValueError("bf16 training needs a CPU with AVX512-BF16 or AMX; use precision fp32")
+        torch.manual_seed(config.seed)  # the initial weights, like the data, follow from the seed
         # channels_last: the same arithmetic, about 1.3x faster convolutions on CPU (oneDNN's native layout).
         self.network = MIMOUNet(num_res=config.num_res, width=config.width).to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.network.parameters(), lr=config.learning_rate)
