@@ -182,3 +182,9 @@ def test_cnaps_report_command(tmp_path):
                             str(tmp_path / "x.html")], capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 2 and "2 images for 1 bundles" in wrong.stderr and "Traceback" not in wrong.stderr
     assert not (tmp_path / "x.html").exists()
+    # A failed item still gets its section, and the exit code tells scripts (as `cnaps batch` does).
+    missing = tmp_path / "missing.txt"
+    partial = subprocess.run([*cli, str(VIT_MASKS), str(missing), "--out", str(tmp_path / "p.html")],
+                             capture_output=True, text=True, timeout=600, env=env)
+    assert partial.returncode == 1 and "2 sections, 1 failed" in partial.stdout
+    assert "missing.txt" in (tmp_path / "p.html").read_text(encoding="utf-8")

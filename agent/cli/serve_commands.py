@@ -61,3 +61,5 @@ def report(
     failed = sum(1 for section in result.sections if section.error)
     typer.echo(f"wrote {out}" + (f" and {pdf}" if pdf else "") +
                f": {len(result.sections)} sections, {failed} failed")
+    if failed:
+        raise typer.Exit(1)  # like `cnaps batch`: the report is complete, but scripts must see the failure
