@@ -136,3 +136,16 @@ def test_output_never_overwrites_the_input_and_leaves_no_temporary(tmp_path):
     written = write_output(b"payload", tmp_path / "out" / "in.png", source)
     assert written.read_bytes() == b"payload"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["in.png"]
+
+
+def test_animated_image_restores_the_first_frame_and_says_so(tmp_path):
+    first = Image.open(BLURRY).convert("RGB")
+    path = tmp_path / "clip.gif"
+    first.save(path, save_all=True, append_images=[first.rotate(180), first.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    loaded = read_image(path)
+    assert loaded.rgb.shape == (96, 128, 3)
+    assert loaded.notes[0] == "clip.gif has 3 frames (animation or multi-page); only the first was restored and " \
+                              "the output is a single image"
+    single = tmp_path / "still.gif"
+    first.save(single)
+    assert not any("frames" in note for note in read_image(single).notes)

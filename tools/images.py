@@ -72,6 +72,7 @@ def read_image(path: Path) -> LoadedImage:
             with Image.open(path) as opened:
                 if opened.width * opened.height > limit:
                     raise ImageReadError(_too_large(path, opened.width, opened.height, limit))
+                frames = getattr(opened, "n_frames", 1)
                 opened.load()
                 image = ImageOps.exif_transpose(opened)
                 image.format = opened.format
@@ -82,7 +83,11 @@ def read_image(path: Path) -> LoadedImage:
         raise ImageReadError(f"{path} is not an image Pillow can read (PNG, JPEG, WebP, TIFF, BMP, ...)") from error
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(f"{path} is truncated or corrupt ({error}); re-export or re-download it") from error
-    return _to_loaded(image, path)
+    loaded = _to_loaded(image, path)
+    if frames > 1:
+        loaded.notes.insert(0, f"{path.name} has {frames} frames (animation or multi-page); only the first was "
+                               "restored and the output is a single image")
+    return loaded
 
 
 def _too_large(path: Path, width: int, height: int, limit: int) -> str:
