@@ -12,7 +12,7 @@ from agent.prompting import render_sentence
 from agent.ranking import Ranker, make_ranker
 from agent.summaries import best_sentence, describing_sentences
 from knowledge.bundle import QuestionBundle
-from knowledge.catalog import SourceProfile, profile_bundle
+from knowledge.catalog import SourceProfile, paper_twins, profile_bundle
 
 
 @dataclass
@@ -25,6 +25,8 @@ class _Analysis:
     plan: list[AspectCoverage]
     outside_names: int
     mode: str
+    #: related papers that are a recommended model's own paper (the bundle gives both the same link)
+    twins: dict[str, SourceProfile]
 
     @property
     def primary(self) -> SourceProfile:
@@ -40,6 +42,11 @@ class _Analysis:
 
     def covered_by(self, profile: SourceProfile) -> list[AspectCoverage]:
         return [coverage for coverage in self.plan if any(c.profile is profile for c in coverage.covers)]
+
+    def paper_of(self, profile: SourceProfile) -> SourceProfile | None:
+        """The related paper with a summary that is ``profile``'s own paper, if the bundle supplies one."""
+        return next((other for other in self.profiles if self.twins.get(other.id) is profile
+                     and other.source.summary), None)
 
     def uncovered(self) -> list[AspectCoverage]:
         return [coverage for coverage in self.plan if not coverage.covered]
@@ -86,7 +93,7 @@ def _analyse(bundle: QuestionBundle, ranker: Ranker) -> _Analysis:
         mode = "mismatch"
     else:
         mode = "normal"
-    return _Analysis(bundle, profiles, scores, plan, len(outside), mode)
+    return _Analysis(bundle, profiles, scores, plan, len(outside), mode, paper_twins(profiles))
 
 
 def _ranking_text(profile: SourceProfile) -> str:
@@ -113,10 +120,12 @@ def _explanation(analysis: _Analysis) -> list[Statement]:
     for profile in analysis.recommended:
         # Name-dependent facts (trained on real blur...) belong with realism when the question asks about it.
         extra = [] if profile is analysis.primary and realism_by_primary else _name_facts(profile)
-        text = render_sentence("answer_how.j2", profile=profile, extra=extra,
-                               sentences=describing_sentences(profile.source.summary or ""),
+        paper = None if profile.card or profile.source.summary else analysis.paper_of(profile)
+        described_by = paper or profile
+        text = render_sentence("answer_how.j2", profile=profile, extra=extra, paper=paper,
+                               sentences=describing_sentences(described_by.source.summary or ""),
                                show_limits=profile is analysis.primary)
-        statements.append(Statement(text=text, source_ids=[profile.id]))
+        statements.append(Statement(text=text, source_ids=[profile.id] + ([paper.id] if paper else [])))
     if analysis.mode == "off_topic":
         return statements
     for coverage in analysis.plan:
@@ -124,8 +133,8 @@ def _explanation(analysis: _Analysis) -> list[Statement]:
             extra = _name_facts(cover.profile) if coverage.match.aspect.id == "realism" else []
             summary = cover.profile.source.summary or ""
             sentence = best_sentence(summary, " ".join(coverage.match.phrases))
-            if cover.fact is None and cover.profile.source.role == "recommended" and (
-                    not sentence or sentence in describing_sentences(summary)):
+            described = cover.profile.source.role == "recommended" or cover.profile.id in analysis.twins
+            if cover.fact is None and described and (not sentence or sentence in describing_sentences(summary)):
                 continue  # its how-it-works statement already quoted everything the bundle says about it
             text = render_sentence("answer_aspect.j2", coverage=coverage, cover=cover, sentence=sentence, extra=extra)
             statements.append(Statement(text=text, source_ids=[cover.profile.id]))
@@ -149,8 +158,8 @@ def _workflow(analysis: _Analysis, restoration: Restoration | None, image: Path 
     model_ids = [primary.id]
     for profile in sorted(analysis.profiles, key=lambda p: _order(analysis, p)):
         serves = [c.match.aspect.action for c in analysis.covered_by(profile)]
-        if profile is primary or not serves or analysis.mode == "off_topic":
-            continue
+        if profile is primary or not serves or analysis.mode == "off_topic" or profile.id in analysis.twins:
+            continue  # a recommended model's own paper is not another step
         model_texts.append(render_sentence("answer_workflow_model.j2", profile=profile, optional=True,
                                            serves=serves, restoration=None))
         model_ids.append(profile.id)
@@ -170,7 +179,7 @@ def _references(analysis: _Analysis) -> list[Reference]:
         covers = [coverage.match.aspect.action for coverage in analysis.covered_by(profile)]
         gap = next((g.reason for c in analysis.plan for g in c.gaps if g.profile is profile), "")
         relevance = render_sentence("answer_reference.j2", profile=profile, primary=profile is analysis.primary,
-                                    covers=covers, gap=gap)
+                                    covers=covers, gap=gap, paper_of=analysis.twins.get(profile.id))
         # Name and links are copied from the bundle, never written.
         references.append(Reference(source_id=profile.id, name=profile.source.name, role=profile.source.role,
                                     links=profile.source.links.all(), relevance=relevance))

@@ -10,6 +10,7 @@ from knowledge.cards import SourceCard, card_for
 from knowledge.vocabulary import Task, tasks
 
 SHORT_PREFIX_MAX = 32
+_ARXIV_ID = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,29 @@ def _prose_name(source: Source, card: SourceCard | None, supplied: str) -> str:
     if colon and len(prefix.strip()) <= SHORT_PREFIX_MAX:
         return prefix.strip()
     return source.name
+
+
+def work_keys(source: Source) -> set[str]:
+    """Keys of the work a source's links point at: arXiv abs/pdf/version links of one paper share a key."""
+    keys = set()
+    for url in source.links.all():
+        arxiv = _ARXIV_ID.search(url)
+        if arxiv:
+            keys.add("arxiv:" + arxiv.group(1))
+        else:
+            keys.add(re.sub(r"^https?://(?:www\.)?", "", url).rstrip("/").lower())
+    return keys
+
+
+def paper_twins(profiles: list[SourceProfile]) -> dict[str, SourceProfile]:
+    """Related papers that are the paper of a recommended model (a shared link): related id -> recommended profile."""
+    twins = {}
+    recommended = [profile for profile in profiles if profile.source.role == "recommended"]
+    for profile in profiles:
+        if profile.source.role != "related":
+            continue
+        keys = work_keys(profile.source)
+        match = next((model for model in recommended if keys & work_keys(model.source)), None)
+        if match is not None:
+            twins[profile.id] = match
+    return twins

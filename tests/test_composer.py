@@ -198,3 +198,23 @@ def test_a_passing_mention_does_not_make_a_paper_serve_that_task() -> None:
     assert "Denoise-Restormer-SIDD [S1]" in said and "image denoising" in answer.task.text
     # Nothing supplied removes the smearing, and the answer says so instead of inventing a deblurring model.
     assert any("smeared" in item.text and "removing blur" in item.text.lower() for item in answer.limitations)
+
+
+def test_a_related_paper_with_the_models_link_describes_that_model(tmp_path: Path) -> None:
+    # The recommended model comes with links only; its paper (same arXiv link) is supplied as a related paper.
+    image = tmp_path / "cat.png"
+    image.write_bytes((Path(__file__).parent / "fixtures" / "web_blurry_kodim23_128x96.png").read_bytes())
+    answer = compose(load_bundle(BUNDLES / "nafnet_with_its_paper.txt"), image=image)
+    assert answer.grounded, answer.violations
+    how = answer.explanation[0]
+    assert how.source_ids == ["S1", "S2"]
+    assert "Deblur-NAFNet-GoPro [S1] serves image deblurring" in how.text
+    assert "Nonlinear Activation Free Network" in how.text and "not described" not in how.text
+    # Its own paper is not offered as another step of the workflow.
+    model_step = next(step for step in answer.workflow if step.stage == "model")
+    assert model_step.source_ids == ["S1"] and "Optionally" not in model_step.text
+    assert answer.references[1].relevance.startswith("The paper of Deblur-NAFNet-GoPro [S1]")
+    # Nothing ran: the image is said to be unrestored, and no output is claimed.
+    assert answer.restoration is None
+    assert any("cat.png was not restored" in item.text and "cannot run Deblur-NAFNet-GoPro [S1]" in item.text
+               for item in answer.limitations)
