@@ -77,3 +77,10 @@ def test_ask_given_a_bundle_file_as_its_question_reads_the_bundle() -> None:
     assert answer["question"].startswith("My night photo of the city skyline")
     assert "Denoise-Restormer-SIDD" in answer["task"]["text"]
     assert "reading" in done.stderr and "--bundle" in done.stderr
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    done = cnaps("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"cnaps-agent {version('cnaps-agent')}"

@@ -15,6 +15,25 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"cnaps-agent {version('cnaps-agent')}")
+        except PackageNotFoundError:
+            typer.echo("cnaps-agent (not installed as a package)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit."),
+) -> None:
+    """Grounded answers to CNAPS-style image questions, with real MIMO-UNet restoration. Works offline."""
+
+
 def user_error_types() -> tuple[type[Exception], ...]:
     """Exception types that mean the user gave bad input (printed without a traceback)."""
     from agent.errors import USER_ERRORS
