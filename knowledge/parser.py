@@ -27,7 +27,8 @@ KEYS = {"model": "name", "name": "name", "title": "name", "paper": "paper", "arx
         "github": "code", "code": "code", "gitlab": "code", "repository": "code", "repo": "code",
         "source code": "code", "code link": "code",
         "project": "page", "project page": "page", "website": "page", "homepage": "page", "hugging face": "page",
-        "huggingface": "page", "model card": "page", "weights": "page", "demo": "page",
+        "huggingface": "page", "model card": "page", "weights": "page", "pretrained weights": "page",
+        "pre trained weights": "page", "checkpoint": "page", "demo": "page",
         "link": "link", "url": "link",
         "summary": "summary", "abstract": "summary", "description": "summary"}
 CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
@@ -185,7 +186,11 @@ def _read_section_line(lines: list[str], index: int, entries: list[_Entry], orig
             return
         raise _fail(origin, index + 1, "expected a 'Model:', 'Paper:', 'GitHub:' or 'Summary:' line, "
                                        f"found {_clip(line)!r}")
-    value = _link_value(key_match["value"].strip()) if key != "name" and key != "summary" else key_match["value"].strip()
+    value = key_match["value"].strip()
+    if key == "name":
+        value = value.strip("*_` ")  # "Model: **Some-Net**" names Some-Net
+    elif key != "summary":
+        value = _link_value(value)
     if key == "name":
         if not value:
             raise _fail(origin, index + 1, "expected a model or paper name after 'Model:'")
@@ -234,7 +239,7 @@ def _add_note(entry: _Entry, index: int, key: str, value: str, origin: str) -> N
 
 def _is_model_line(line: str) -> bool:
     key_match = KEY_LINE.match(line)
-    return bool(key_match) and KEYS.get(key_match["key"].strip().lower()) == "name"
+    return bool(key_match) and KEYS.get(_key_name(key_match["key"])) == "name"
 
 
 def _last_field(entry: _Entry) -> str:

@@ -163,7 +163,9 @@ def test_markdown_dressing_link_labels_and_extra_facts() -> None:
 def test_unlabelled_links_go_by_host_and_unknown_link_labels_are_refused() -> None:
     text = MINIMAL.replace("Paper: https://example.org/some-net.pdf",
                            "URL: https://github.com/someone/some-net\nLink: https://example.org/some-net.pdf")
+    text = text.replace("Model: Some-Net", "Model: **Some-Net**")
     source = parse_bundle_text(text).source("S1")
+    assert source.name == "Some-Net"
     assert str(source.links.code) == "https://github.com/someone/some-net"
     assert str(source.links.paper) == "https://example.org/some-net.pdf"
     with pytest.raises(BundleError, match="unknown link field 'Mirror:'"):
