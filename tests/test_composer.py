@@ -218,3 +218,14 @@ def test_a_related_paper_with_the_models_link_describes_that_model(tmp_path: Pat
     assert answer.restoration is None
     assert any("cat.png was not restored" in item.text and "cannot run Deblur-NAFNet-GoPro [S1]" in item.text
                for item in answer.limitations)
+
+
+def test_a_spanish_question_is_understood_and_its_yaml_links_kept() -> None:
+    bundle = load_bundle(BUNDLES / "spanish_shaky_hand.yaml")
+    assert str(bundle.source("S2").links.page) == "https://github.com/VITA-Group/DeblurGANv2"  # its "project:" link
+    answer = compose(bundle)
+    assert answer.grounded, answer.violations
+    assert "image deblurring" in answer.task.text and "“movida”" in answer.task.text
+    related = next(reference for reference in answer.references if reference.source_id == "S2")
+    assert "removing blur" in related.relevance
+    assert answer.limitations == []  # rendered as "Nothing in the question falls outside the supplied sources."
