@@ -36,6 +36,13 @@ MARKDOWN_LINK = re.compile(r"^\[[^\]]*\]\((?P<url>[^)\s]+)\)$")
 #: Other "Key: value" lines of an entry (Authors:, Venue:, Year:) are supplied facts: kept with its summary.
 NOTE_KEY = re.compile(r"^[A-Za-z][A-Za-z -]{0,20}$")
 STRUCTURED_SUFFIXES = {".yaml", ".yml", ".json"}
+#: Files of many bundles, one JSON object per line.
+MULTI_SUFFIXES = {".jsonl", ".ndjson"}
+#: Fields of a JSON/YAML item that may hold a whole CNAPS document instead of the structured form.
+DOCUMENT_FIELDS = ("prompt", "text", "input", "document", "content", "instruction", "question")
+DOCUMENT_INTRO = re.compile(r"^\s*a user has asked the following question", re.IGNORECASE | re.MULTILINE)
+PREAMBLE = re.compile(r"^\s*(?:you are an ai scientist\b.*|-{3,}|={3,}|\*{3,}|#{1,6}\s*(?:question|bundle|item)\b.*)$",
+                      re.IGNORECASE)
 DEFAULT_BUNDLE = "default_bundle.txt"
 
 
@@ -63,9 +70,114 @@ def parse_bundle_text(text: str, origin: str = "<text>") -> QuestionBundle:
     return _parse_cnaps(text, origin)
 
 
+@dataclass
+class BundleItem:
+    """One bundle of a file, or the error that kept it from being read; ``label`` is None for a one-bundle file."""
+
+    label: str | None
+    bundle: QuestionBundle | None = None
+    error: BundleError | None = None
+
+
 def load_bundle(path: Path) -> QuestionBundle:
-    """Read a bundle file (CNAPS text, ``.yaml``/``.yml`` or ``.json``), raising BundleError when it cannot."""
+    """Read a one-bundle file (CNAPS text, ``.yaml``/``.yml`` or ``.json``), raising BundleError when it cannot."""
+    items = load_bundle_items(path)
+    if len(items) > 1:
+        raise BundleError(f"{path}: holds {len(items)} bundles; answer them all with: cnaps batch {path} --out DIR")
+    if items[0].error is not None:
+        raise items[0].error
+    return items[0].bundle
+
+
+def load_bundle_items(path: Path) -> list[BundleItem]:
+    """Every bundle of a file: one, or several from a JSON Lines file (``.jsonl``), a JSON or YAML list, or a text
+    file with several CNAPS documents one after another. A broken item is returned with its error, so the others
+    can still be answered; a file that cannot be read at all raises BundleError."""
     path = Path(path)
+    text = _read_text(path)
+    origin = str(path)
+    suffix = path.suffix.lower()
+    if suffix in MULTI_SUFFIXES:
+        return _json_lines(_normalise(text), origin)
+    structured = suffix in {".json", ".yaml", ".yml"} or text.lstrip().startswith(("{", "["))
+    if structured:
+        load = _load_yaml if suffix in {".yaml", ".yml"} else _load_json
+        data = load(_normalise(text), origin)
+        if isinstance(data, list):
+            if not data:
+                raise BundleError(f"{origin}: expected at least one bundle in the list, found an empty list")
+            return [_item(_item_label(entry, index, len(data)), lambda entry=entry, index=index:
+                          _bundle_from_item(entry, f"{origin}: item {index + 1}")) for index, entry in enumerate(data)]
+        return [BundleItem(None, _bundle_from_item(data, origin))]
+    documents = _split_documents(_normalise(text))
+    if len(documents) == 1:
+        return [BundleItem(None, parse_bundle_text(text, origin))]
+    width = len(str(len(documents)))
+    return [_item(f"{index + 1:0{width}d}", lambda document=document: _parse_cnaps(document, origin))
+            for index, document in enumerate(documents)]
+
+
+def _item(label: str, parse) -> BundleItem:
+    try:
+        return BundleItem(label, parse())
+    except BundleError as error:
+        return BundleItem(label, error=error)
+
+
+def _item_label(entry: object, index: int, count: int) -> str:
+    """An item's own id (sanitised) when it has one, else its 1-based number."""
+    if isinstance(entry, dict) and isinstance(entry.get("id"), (str, int)) and str(entry["id"]).strip():
+        label = re.sub(r"[^\w.-]+", "_", str(entry["id"]).strip()).strip("._")
+        if label:
+            return label
+    return f"{index + 1:0{len(str(count))}d}"
+
+
+def _json_lines(text: str, origin: str) -> list[BundleItem]:
+    lines = [(number, line) for number, line in enumerate(text.split("\n"), 1) if line.strip()]
+    if not lines:
+        raise BundleError(f"{origin}: expected one JSON bundle per line, found an empty file")
+    items = []
+    for number, line in lines:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as error:
+            items.append(BundleItem(str(number), error=BundleError(f"{origin}:{number}: expected valid JSON ({error.msg})")))
+            continue
+        label = _item_label(entry, number - 1, len(text.split("\n")))
+        items.append(_item(label, lambda entry=entry, number=number: _bundle_from_item(entry, f"{origin}:{number}")))
+    return items
+
+
+def _bundle_from_item(data: object, origin: str) -> QuestionBundle:
+    """A bundle from a mapping: the structured form, or a CNAPS document in a text field (``prompt``, ``text``...)."""
+    if isinstance(data, dict):
+        for key in DOCUMENT_FIELDS:
+            value = data.get(key)
+            if isinstance(value, str) and DOCUMENT_INTRO.search(value):
+                return _parse_cnaps(_normalise(value), f"{origin} ({key})")
+    return _bundle_from_mapping(data, origin)
+
+
+def _split_documents(text: str) -> list[str]:
+    """Several CNAPS documents in one text, each padded with blank lines so error line numbers stay the file's."""
+    lines = text.split("\n")
+    intros = [index for index, line in enumerate(lines) if QUESTION_INTRO.match(line)]
+    if len(intros) < 2:
+        return [text]
+    starts = []
+    for position, intro in enumerate(intros):
+        start = intro
+        floor = intros[position - 1] + 1 if position else 0
+        # A document's preamble ("You are an AI scientist.") and separators (---) belong to the document after them.
+        while start > floor and (not lines[start - 1].strip() or PREAMBLE.match(lines[start - 1])):
+            start -= 1
+        starts.append(0 if position == 0 else start)
+    ends = starts[1:] + [len(lines)]
+    return ["\n" * start + "\n".join(lines[start:end]) for start, end in zip(starts, ends)]
+
+
+def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -75,16 +187,10 @@ def load_bundle(path: Path) -> QuestionBundle:
     except OSError as error:
         raise BundleError(f"{path}: cannot be read ({error.strerror})") from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise BundleError(f"{path}:{line}: expected UTF-8 text") from None
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        return _parse_json(_normalise(text), str(path))
-    if suffix in {".yaml", ".yml"}:
-        return _parse_yaml(_normalise(text), str(path))
-    return parse_bundle_text(text, str(path))
 
 
 def default_bundle() -> QuestionBundle:
@@ -279,24 +385,30 @@ def _source_from_entry(entry: _Entry, source_id: str, role: str, origin: str) ->
 
 
 def _parse_json(text: str, origin: str) -> QuestionBundle:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise _fail(origin, error.lineno, f"expected valid JSON ({error.msg})") from None
-    return _bundle_from_mapping(data, origin)
+    return _bundle_from_mapping(_load_json(text, origin), origin)
 
 
 def _parse_yaml(text: str, origin: str) -> QuestionBundle:
+    return _bundle_from_mapping(_load_yaml(text, origin), origin)
+
+
+def _load_json(text: str, origin: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _fail(origin, error.lineno, f"expected valid JSON ({error.msg})") from None
+
+
+def _load_yaml(text: str, origin: str) -> object:
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(error, "problem", None) or "syntax error"
         raise _fail(origin, line, f"expected valid YAML ({problem})") from None
-    return _bundle_from_mapping(data, origin)
 
 
 def _bundle_from_mapping(data: object, origin: str) -> QuestionBundle:

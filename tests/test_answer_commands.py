@@ -84,3 +84,34 @@ def test_version() -> None:
 
     done = cnaps("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"cnaps-agent {version('cnaps-agent')}"
+
+
+def test_batch_answers_every_bundle_of_many_bundle_files(tmp_path: Path) -> None:
+    seed_text = (BUNDLES / "seed.txt").read_text(encoding="utf-8")
+    dashcam_text = (BUNDLES / "ex_dashcam_frame.txt").read_text(encoding="utf-8")
+    structured = json.loads(cnaps("ask", "--bundle", BUNDLES / "spanish_shaky_hand.yaml", "--format", "json").stdout)
+    lines = [
+        json.dumps({"id": "q-17", "prompt": dashcam_text}),  # a whole CNAPS document in a text field
+        "{not json",
+        json.dumps({"question": structured["question"],
+                    "recommended": [{"name": "Deblur-MIMO-UNet-GoPro", "github": "https://github.com/chosj95/MIMO-UNet"}]}),
+    ]
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "dataset.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Two CNAPS documents pasted one after the other in one text file.
+    (inputs / "two.txt").write_text(seed_text.rstrip() + "\n\n---\n\n" + dashcam_text, encoding="utf-8")
+    out = tmp_path / "out"
+
+    done = cnaps("batch", inputs, "--out", out)
+    assert done.returncode == 1, done.stderr
+    assert "4 answered, 0 skipped, 1 failed" in done.stdout
+    assert sorted(path.name for path in (out / "dataset").iterdir()) == ["3", "q-17"]  # line 2 is not JSON
+    dashcam = json.loads((out / "dataset" / "q-17" / "answer.json").read_text())
+    assert dashcam["question"].startswith("A frame I grabbed from my dashcam")
+    assert json.loads((out / "dataset" / "3" / "answer.json").read_text())["question"].startswith("Mi foto")
+    assert json.loads((out / "two" / "1" / "answer.json").read_text())["question"].startswith("Even with harsh")
+    assert json.loads((out / "two" / "2" / "answer.json").read_text())["question"] == dashcam["question"]
+
+    one = cnaps("ask", "--bundle", inputs / "two.txt")
+    assert one.returncode == 1 and "holds 2 bundles" in one.stderr and "cnaps batch" in one.stderr

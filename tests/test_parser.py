@@ -171,3 +171,24 @@ def test_unlabelled_links_go_by_host_and_unknown_link_labels_are_refused() -> No
     with pytest.raises(BundleError, match="unknown link field 'Mirror:'"):
         parse_bundle_text(MINIMAL.replace("Paper: https://example.org/some-net.pdf",
                                           "Paper: https://example.org/some-net.pdf\nMirror: https://example.net/x"))
+
+
+def test_many_bundle_files_give_items_and_keep_going_past_a_broken_one(tmp_path: Path) -> None:
+    from knowledge.parser import load_bundle_items
+
+    jsonl = tmp_path / "set.jsonl"
+    jsonl.write_text('{"id": "a", "question": "Q?", "recommended": [{"name": "Some-Net"}]}\n\n{oops\n'
+                     '{"text": ' + json.dumps(MINIMAL) + '}\n', encoding="utf-8")
+    items = load_bundle_items(jsonl)
+    assert [item.label for item in items] == ["a", "3", "4"]
+    assert items[0].bundle.question == "Q?" and items[2].bundle == parse_bundle_text(MINIMAL)
+    assert str(items[1].error).startswith(f"{jsonl}:3: expected valid JSON")
+    listed = tmp_path / "set.yaml"
+    listed.write_text("- question: One?\n  recommended: [{name: A}]\n- question: Two?\n  recommended: []\n",
+                      encoding="utf-8")
+    first, second = load_bundle_items(listed)
+    assert first.bundle.question == "One?" and "at least one model" in str(second.error)
+    with pytest.raises(BundleError, match="holds 2 bundles"):
+        load_bundle(listed)
+    # One document in a file stays a one-bundle file, with no label.
+    assert [item.label for item in load_bundle_items(BUNDLES / "seed.txt")] == [None]

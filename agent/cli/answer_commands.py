@@ -9,7 +9,7 @@ import typer
 from agent.cli.app import app
 
 FORMATS = ("md", "json")
-BUNDLE_SUFFIXES = (".txt", ".yaml", ".yml", ".json")
+BUNDLE_SUFFIXES = (".txt", ".yaml", ".yml", ".json", ".jsonl", ".ndjson")
 ANSWER_FILES = ("answer.md", "answer.json")
 
 BACKEND_HELP = "offline, openai or local (default: $CNAPS_BACKEND, else offline)."
@@ -53,7 +53,8 @@ def ask(
 
 @app.command()
 def batch(
-    paths: list[Path] = typer.Argument(..., help="Bundle files or folders of them (.txt, .yaml, .yml, .json)."),
+    paths: list[Path] = typer.Argument(..., help="Bundle files or folders of them (.txt, .yaml, .yml, .json; "
+                                                  ".jsonl and lists hold many bundles)."),
     out: Path = typer.Option(..., "--out", help="Folder that gets one sub-folder of answers per bundle."),
     force: bool = typer.Option(False, "--force", help="Answer again bundles that already have answers in --out."),
     backend: str = typer.Option("", "--backend", help=BACKEND_HELP),

@@ -70,31 +70,56 @@ def answer_all(paths: list[Path], out: Path, engine, *, force: bool = False) -> 
         task = progress.add_task("", total=len(files))
         for file in files:
             progress.update(task, description=file.name)
-            results.append(_answer_one(file, out / names[file], engine, force))
+            results.extend(_answer_file(file, out / names[file], engine, force))
             progress.advance(task)
     return results
 
 
-def _answer_one(file: Path, folder: Path, engine, force: bool) -> BatchResult:
+def _answer_file(file: Path, folder: Path, engine, force: bool) -> list[BatchResult]:
+    """Answer the bundle of a file into ``folder``, or each bundle of a many-bundle file into ``folder/<label>``."""
+    from knowledge.errors import BundleError
+    from knowledge.parser import load_bundle_items
+
+    try:
+        items = load_bundle_items(file)
+    except BundleError as error:
+        return [BatchResult(file, None, "failed", str(error))]
+    results = []
+    for item in items:
+        source = file if item.label is None else Path(f"{file}#{item.label}")
+        target = folder if item.label is None else folder / item.label
+        if item.error is not None:
+            results.append(BatchResult(source, None, "failed", str(item.error)))
+        else:
+            results.append(_answer_one(source, item.bundle, target, engine, force))
+    return results
+
+
+def _answer_one(source: Path, bundle, folder: Path, engine, force: bool) -> BatchResult:
     from agent.backends.base import AnswerRequest
     from agent.errors import USER_ERRORS
-    from knowledge.parser import load_bundle
 
     if not force and all((folder / name).is_file() for name in ANSWER_FILES):
-        return BatchResult(file, folder, "skipped", "already answered (use --force to answer again)")
+        return BatchResult(source, folder, "skipped", "already answered (use --force to answer again)")
     try:
-        bundle = load_bundle(file)
         answer = engine.answer(AnswerRequest(bundle=bundle, out_dir=folder))
         write_answer(answer, folder)
     except USER_ERRORS as error:
-        return BatchResult(file, None, "failed", str(error))
+        return BatchResult(source, None, "failed", str(error))
     except Exception as error:  # noqa: BLE001  (one broken bundle must not lose the others)
-        return BatchResult(file, None, "failed", f"{type(error).__name__}: {error}")
-    return BatchResult(file, folder, "answered", _clip(answer.task.text.split(". ")[0]), answer.grounded)
+        return BatchResult(source, None, "failed", f"{type(error).__name__}: {error}")
+    return BatchResult(source, folder, "answered", _clip(answer.task.text.split(". ")[0]), answer.grounded)
 
 
 def _clip(text: str, width: int = DETAIL_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _folder_label(result: BatchResult) -> str:
+    """The answer folder as found under --out: <name>, or <name>/<label> for a bundle of a many-bundle file."""
+    if result.folder is None:
+        return ""
+    return f"{result.folder.parent.name}/{result.folder.name}" if "#" in result.source.name else result.folder.name
 
 
 def print_summary(results: list[BatchResult]) -> None:
@@ -109,7 +134,7 @@ def print_summary(results: list[BatchResult]) -> None:
     for result in results:
         grounded = "" if result.grounded is None else ("yes" if result.grounded else "NO")
         table.add_row(str(result.source), f"[{styles[result.status]}]{result.status}[/]", grounded,
-                      result.folder.name if result.folder else "", result.detail)
+                      _folder_label(result), result.detail)
     console = Console()
     console.print(table)
     counts = {status: sum(result.status == status for result in results) for status in styles}
