@@ -111,6 +111,10 @@ class Trainer:
         self.out = Path(out)
         self.state_path = self.out.with_name(self.out.name + ".state.pt")
         self.config = config
+        if config.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be fp32 or bf16, not {config.precision!r}")
+        if config.precision == "bf16" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            raise ValueError("bf16 training needs a CPU with AVX512-BF16 or AMX; use precision fp32")
         images = list_images(data)
         training, held_out = split_held_out(images)
         if not training:
@@ -119,10 +123,6 @@ class Trainer:
         self.sampler = CropSampler([load_rgb(p, config.max_photo_side) for p in training], config.crop, config.recipe)
         validation_photos = [load_rgb(p, config.max_photo_side) for p in held_out if p.name.startswith("bsds500-test_")]
         self.validation = self._validation_set(validation_photos or self.sampler.photos[:8])
-        if config.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be fp32 or bf16, not {config.precision!r}")
-        if config.precision == "bf16" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-            raise ValueError("bf16 training needs a CPU with AVX512-BF16 or AMX; use precision fp32")
         torch.manual_seed(config.seed)  # the initial weights, like the data, follow from the seed
         # channels_last: the same arithmetic, about 1.3x faster convolutions on CPU (oneDNN's native layout).
         self.network = MIMOUNet(num_res=config.num_res, width=config.width).to(memory_format=torch.channels_last)
