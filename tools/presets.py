@@ -57,7 +57,7 @@ class PresetChoice(BaseModel):
 
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
     Preset(name="cnaps-lite", variant="MIMO-UNet", filename="cnaps-lite.safetensors", shipped=True,
-           description="cnaps-agent's own small MIMO-UNet (num_res=4, width=16) trained on synthetic blur"),
+           description="cnaps-agent's own small MIMO-UNet (num_res=8, width=16) trained on synthetic blur"),
     Preset(name="official-gopro", variant="MIMO-UNet", filename="MIMO-UNet.pkl", shipped=False,
            download=OFFICIAL_DOWNLOAD, description="MIMO-UNet trained on GoPro"),
     Preset(name="official-plus-gopro", variant="MIMO-UNetPlus", filename="MIMO-UNetPlus.pkl", shipped=False,
