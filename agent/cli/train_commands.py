@@ -14,7 +14,8 @@ def train(
     data: list[Path] = typer.Option(..., "--data", help="Folders or files of sharp photographs (repeatable)."),
     out: Path = typer.Option(..., "--out", help="Weights file to write (.safetensors); state goes beside it."),
     minutes: float = typer.Option(..., "--minutes", min=0.1, help="Wall-clock budget for this run."),
-    variant: str = typer.Option("lite", "--variant", help="lite (width 16, 4 blocks; the shipped cnaps-lite is this with --num-res 8), MIMO-UNet or MIMO-UNetPlus."),
+    variant: str = typer.Option("lite", "--variant", help="lite (width 16, 4 blocks; the shipped cnaps-lite is this "
+                                                          "with --num-res 8), MIMO-UNet or MIMO-UNetPlus."),
     num_res: int | None = typer.Option(None, "--num-res", help="Override ResBlocks per stage."),
     width: int | None = typer.Option(None, "--width", help="Override base channel width."),
     crop: int = typer.Option(128, "--crop", help="Training crop size in pixels."),
