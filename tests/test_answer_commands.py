@@ -115,3 +115,11 @@ def test_batch_answers_every_bundle_of_many_bundle_files(tmp_path: Path) -> None
 
     one = cnaps("ask", "--bundle", inputs / "two.txt")
     assert one.returncode == 1 and "holds 2 bundles" in one.stderr and "cnaps batch" in one.stderr
+
+
+def test_summary_folder_of_a_file_whose_name_has_a_hash_is_its_own() -> None:
+    from agent.cli.batch import BatchResult, _folder_label
+
+    single = BatchResult(Path("in/a#b.txt"), Path("out/a_b"), "answered", "")
+    item = BatchResult(Path("in/set.jsonl#q1"), Path("out/set/q1"), "answered", "", item="q1")
+    assert (_folder_label(single), _folder_label(item)) == ("a_b", "set/q1")

@@ -22,6 +22,8 @@ class BatchResult:
     status: Status
     detail: str
     grounded: bool | None = None
+    #: the item's label when the bundle is one of many in its file (answered into <name>/<label>/)
+    item: str | None = None
 
 
 def collect_bundles(paths: list[Path]) -> tuple[list[Path], list[BatchResult]]:
@@ -89,9 +91,11 @@ def _answer_file(file: Path, folder: Path, engine, force: bool) -> list[BatchRes
         source = file if item.label is None else Path(f"{file}#{item.label}")
         target = folder if item.label is None else folder / item.label
         if item.error is not None:
-            results.append(BatchResult(source, None, "failed", str(item.error)))
+            result = BatchResult(source, None, "failed", str(item.error))
         else:
-            results.append(_answer_one(source, item.bundle, target, engine, force))
+            result = _answer_one(source, item.bundle, target, engine, force)
+        result.item = item.label
+        results.append(result)
     return results
 
 
@@ -119,7 +123,7 @@ def _folder_label(result: BatchResult) -> str:
     """The answer folder as found under --out: <name>, or <name>/<label> for a bundle of a many-bundle file."""
     if result.folder is None:
         return ""
-    return f"{result.folder.parent.name}/{result.folder.name}" if "#" in result.source.name else result.folder.name
+    return f"{result.folder.parent.name}/{result.folder.name}" if result.item is not None else result.folder.name
 
 
 def print_summary(results: list[BatchResult]) -> None:
