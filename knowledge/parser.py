@@ -99,7 +99,7 @@ def load_bundle_items(path: Path) -> list[BundleItem]:
     suffix = path.suffix.lower()
     if suffix in MULTI_SUFFIXES:
         return _json_lines(_normalise(text), origin)
-    structured = suffix in {".json", ".yaml", ".yml"} or text.lstrip().startswith(("{", "["))
+    structured = suffix in STRUCTURED_SUFFIXES or text.lstrip().startswith(("{", "["))
     if structured:
         load = _load_yaml if suffix in {".yaml", ".yml"} else _load_json
         data = load(_normalise(text), origin)
@@ -134,7 +134,8 @@ def _item_label(entry: object, index: int, count: int) -> str:
 
 
 def _json_lines(text: str, origin: str) -> list[BundleItem]:
-    lines = [(number, line) for number, line in enumerate(text.split("\n"), 1) if line.strip()]
+    all_lines = text.split("\n")
+    lines = [(number, line) for number, line in enumerate(all_lines, 1) if line.strip()]
     if not lines:
         raise BundleError(f"{origin}: expected one JSON bundle per line, found an empty file")
     items = []
@@ -144,7 +145,7 @@ def _json_lines(text: str, origin: str) -> list[BundleItem]:
         except json.JSONDecodeError as error:
             items.append(BundleItem(str(number), error=BundleError(f"{origin}:{number}: expected valid JSON ({error.msg})")))
             continue
-        label = _item_label(entry, number - 1, len(text.split("\n")))
+        label = _item_label(entry, number - 1, len(all_lines))
         items.append(_item(label, lambda entry=entry, number=number: _bundle_from_item(entry, f"{origin}:{number}")))
     return items
 
