@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from agent.answer import GroundedAnswer
 from agent.errors import BackendError
 from agent.web_answer import (answer_bundle, check_backend_name, default_backend_name, resolve_bundle, warm_up,
-                              without_server_paths)
+                              with_file_names)
 from agent.web_limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
 from agent.web_pool import PoolBusyError, PoolStats, WorkerPool
 from agent.web_store import JobStore
@@ -148,8 +148,7 @@ def _public_answer(answer: GroundedAnswer, image_url: str | None) -> GroundedAns
     """The answer with the server's folders replaced by file names and the image URL: clients never see our disk."""
     if answer.restoration is None:
         return answer
-    output, source = Path(answer.restoration.output_path), Path(answer.restoration.input_path)
-    answer = without_server_paths(answer, {output: output.name, source: source.name})
+    answer = with_file_names(answer)
     restoration = answer.restoration.model_copy(update={"output_path": image_url or ""})
     return answer.model_copy(update={"restoration": restoration})
 

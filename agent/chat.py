@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.answer import GroundedAnswer
-from agent.web_answer import answer_bundle, default_backend_name, resolve_bundle, warm_up, without_server_paths
+from agent.web_answer import answer_bundle, default_backend_name, resolve_bundle, warm_up, with_file_names
 from agent.web_limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
 from agent.web_store import JobStore
 
@@ -42,12 +42,9 @@ def reply_for(answer: GroundedAnswer, image: Path | None) -> ChatReply:
     from agent.rendering import render_markdown
 
     restored = None
-    shown_as: dict[Path, str] = {}
-    if answer.restoration is not None:
-        output = Path(answer.restoration.output_path)
-        restored = str(output) if output.is_file() else None
-        shown_as = {output: output.name, Path(answer.restoration.input_path): Path(answer.restoration.input_path).name}
-    answer = without_server_paths(answer, shown_as)
+    if answer.restoration is not None and Path(answer.restoration.output_path).is_file():
+        restored = answer.restoration.output_path
+    answer = with_file_names(answer)
     comparison = (str(image), restored) if image is not None and restored is not None else None
     return ChatReply(answer_markdown=render_markdown(answer), comparison=comparison, restored_file=restored,
                      status_markdown=page_text("chat_status.md.j2", answer=answer, image_given=image is not None))

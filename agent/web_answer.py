@@ -113,3 +113,11 @@ def without_server_paths(answer: GroundedAnswer, shown_as: dict[Path, str]) -> G
         return value
 
     return GroundedAnswer.model_validate(public(answer.model_dump()))
+
+
+def with_file_names(answer: GroundedAnswer) -> GroundedAnswer:
+    """The answer with its restoration's input and output paths shown as bare file names, wherever they appear."""
+    if answer.restoration is None:
+        return answer
+    paths = (Path(answer.restoration.output_path), Path(answer.restoration.input_path))
+    return without_server_paths(answer, {path: path.name for path in paths})
