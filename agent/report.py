@@ -90,14 +90,15 @@ def psnr_against(path: Path, reference: Path) -> float:
     """PSNR in dB of ``path`` against a sharp ``reference`` of the same size (8-bit RGB)."""
     import numpy as np
     from PIL import Image
-    from skimage.metrics import peak_signal_noise_ratio
+
+    from tools.metrics import psnr
 
     with Image.open(path) as image, Image.open(reference) as sharp:
         test, truth = np.asarray(image.convert("RGB")), np.asarray(sharp.convert("RGB"))
     if test.shape != truth.shape:
         raise ValueError(f"reference {reference.name} is {truth.shape[1]}x{truth.shape[0]} but the image is "
                          f"{test.shape[1]}x{test.shape[0]}; a reference must have the image's size")
-    return float(peak_signal_noise_ratio(truth, test, data_range=255))
+    return psnr(truth.astype(np.float64) / 255.0, test.astype(np.float64) / 255.0)
 
 
 def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) -> ReportSection:
