@@ -1,9 +1,9 @@
 """Training step speed: the plain fp32 step against the trainer's channels_last and bf16 steps, side by side.
 
-Each configuration trains its own copy of the same seeded MIMO-UNet family member on the same real
-crops (blurred by the training recipe) with the paper's loss and Adam; steps alternate configuration by
-configuration so that load from other processes hits all alike, and the ratio of median step times is
-the speed-up.  It also reports the loss each configuration reached, so a faster step that learns worse
+Each configuration runs the trainer's own step (``tools.training.loop.training_step``: the paper's loss and
+Adam) on its own copy of the same seeded MIMO-UNet family member and the same real crops (blurred by the
+training recipe); steps alternate configuration by configuration so that load from other processes hits
+all alike, and the ratio of median step times is the speed-up.  It also reports the loss each configuration reached, so a faster step that learns worse
 would show.
 
     python benchmarks/train_speed.py [--data ../shared/datasets/sharp] [--width 16] [--num-res 4] [--steps 30]
@@ -25,7 +25,7 @@ import torch  # noqa: E402
 
 from tools.mimo_unet import MIMOUNet  # noqa: E402
 from tools.training.data import CropSampler, list_images, load_rgb, split_held_out  # noqa: E402
-from tools.training.loop import multiscale_loss  # noqa: E402
+from tools.training.loop import training_step  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sharp"
 
@@ -44,16 +44,10 @@ class Config:
 
     def step(self, blurry: torch.Tensor, sharp: torch.Tensor) -> None:
         started = time.perf_counter()
-        if self.channels_last:
-            blurry = blurry.contiguous(memory_format=torch.channels_last)
-        self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            outputs = self.network(blurry)
-        loss = multiscale_loss([output.float() for output in outputs], sharp, 0.1)
-        loss.backward()
-        self.optimizer.step()
+        loss = training_step(self.network, self.optimizer, blurry, sharp, fft_weight=0.1, bf16=self.bf16,
+                             channels_last=self.channels_last)
         self.times.append(time.perf_counter() - started)
-        self.losses.append(float(loss.detach()))
+        self.losses.append(loss)
 
 
 def main() -> None:

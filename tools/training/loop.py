@@ -70,6 +70,23 @@ def learning_rate_at(config: TrainConfig, iteration: int) -> float:
     return config.min_learning_rate + 0.5 * (config.learning_rate - config.min_learning_rate) * (1 + math.cos(math.pi * progress))
 
 
+def training_step(network: MIMOUNet, optimizer: torch.optim.Optimizer, blurry: torch.Tensor, sharp: torch.Tensor,
+                  *, fft_weight: float, bf16: bool, channels_last: bool = True) -> float:
+    """One step: forward (under bfloat16 autocast if ``bf16``), the paper's loss in fp32, backward, update; the loss.
+
+    ``channels_last`` feeds the batch in oneDNN's native layout (the trainer's network is kept in it).
+    """
+    optimizer.zero_grad(set_to_none=True)
+    if channels_last:
+        blurry = blurry.contiguous(memory_format=torch.channels_last)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        outputs = network(blurry)
+    loss = multiscale_loss([output.float() for output in outputs], sharp, fft_weight)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
 def deepen_state_dict(tensors: dict[str, torch.Tensor], network: MIMOUNet,
                       source_res: int) -> dict[str, torch.Tensor]:
     """Weights of a network with ``source_res`` blocks per stage mapped onto the deeper ``network``.
@@ -215,13 +232,8 @@ class Trainer:
             blurry, sharp = (torch.from_numpy(a) for a in self.sampler.batch(rng, config.batch))
             for group in self.optimizer.param_groups:
                 group["lr"] = learning_rate_at(config, self.iteration)
-            self.optimizer.zero_grad(set_to_none=True)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.precision == "bf16"):
-                outputs = self.network(blurry.contiguous(memory_format=torch.channels_last))
-            loss = multiscale_loss([output.float() for output in outputs], sharp, config.fft_weight)
-            loss.backward()
-            self.optimizer.step()
-            loss_value = float(loss.detach())
+            loss_value = training_step(self.network, self.optimizer, blurry, sharp, fft_weight=config.fft_weight,
+                                       bf16=config.precision == "bf16")
             self.iteration += 1
             self.seconds += time.monotonic() - started
             validation = (None, None)
