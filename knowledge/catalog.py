@@ -59,11 +59,11 @@ def infer_tasks(source: Source) -> tuple[Task, ...]:
     """The tasks a source without a card serves, most cited first: from its supplied name, else its summary."""
     for text, from_summary in ((source.name, False), (source.summary or "", True)):
         scored = [(task.hits(text), -order, task) for order, task in enumerate(tasks().values())]
-        ranked = [task for hits, _, task in sorted(scored, key=lambda item: item[:2], reverse=True) if hits]
+        ranked = [(hits, task) for hits, _, task in sorted(scored, key=lambda item: item[:2], reverse=True) if hits]
         if ranked:
-            return tuple(task for index, task in enumerate(ranked)
-                         if index == 0 or not from_summary or task.hits(text, symptoms=False)
-                         or task.hits(text) >= SECONDARY_SYMPTOM_HITS)
+            return tuple(task for index, (hits, task) in enumerate(ranked)
+                         if index == 0 or not from_summary or hits >= SECONDARY_SYMPTOM_HITS
+                         or task.hits(text, symptoms=False))
     return ()
 
 
