@@ -103,7 +103,7 @@ def psnr_against(path: Path, reference: Path) -> float:
 
 def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) -> ReportSection:
     """Answer one job into a section; any failure becomes a section that says what failed."""
-    from agent.web_answer import answer_bundle, without_server_paths
+    from agent.web.answer import answer_bundle, without_server_paths
     from knowledge.parser import load_bundle
 
     section = ReportSection(number=number, bundle_name=job.bundle.name)

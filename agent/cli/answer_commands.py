@@ -95,7 +95,7 @@ def _bundle_for(question: str | None, path: Path | None):
 
 def _backend(name: str, fallback: str | None):
     from agent.backends import get_backend
-    from agent.web_answer import default_backend_name
+    from agent.web.answer import default_backend_name
 
     options = {"fallback": fallback} if fallback else {}
     return get_backend(name.strip() or default_backend_name(), **options)

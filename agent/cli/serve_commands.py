@@ -15,7 +15,7 @@ def chat(
     port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
 ) -> None:
     """Serve the chat web page: ask with an image, get the grounded answer and the restored image."""
-    from agent.chat import launch_chat
+    from agent.web.chat import launch_chat
 
     launch_chat(host, port)
 
@@ -29,8 +29,8 @@ def serve(
     max_pixels: int = typer.Option(12_000_000, "--max-pixels", min=1, help="Largest image accepted, in pixels."),
 ) -> None:
     """Serve the HTTP API: POST /v1/answers, GET /v1/images/{id}, GET /healthz, docs at /docs."""
-    from agent.api import ApiConfig, serve as run_server
-    from agent.web_limits import UploadLimits
+    from agent.web.api import ApiConfig, serve as run_server
+    from agent.web.limits import UploadLimits
 
     run_server(host, port, ApiConfig(workers=workers, queue_size=queue,
                                      limits=UploadLimits(max_image_pixels=max_pixels)))
@@ -49,7 +49,7 @@ def report(
 ) -> None:
     """Answer every bundle (restoring its image) and write one self-contained HTML report, and a PDF if asked."""
     from agent.report import ReportJob, build_report, write_report
-    from agent.web_answer import check_backend_name, default_backend_name
+    from agent.web.answer import check_backend_name, default_backend_name
 
     backend = check_backend_name(backend or default_backend_name())
     try:

@@ -15,11 +15,11 @@ from starlette.exceptions import HTTPException
 
 from agent.answer import GroundedAnswer
 from agent.errors import BackendError
-from agent.web_answer import (answer_bundle, check_backend_name, default_backend_name, resolve_bundle, warm_up,
+from agent.web.answer import (answer_bundle, check_backend_name, default_backend_name, resolve_bundle, warm_up,
                               with_file_names)
-from agent.web_limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
-from agent.web_pool import PoolBusyError, PoolStats, WorkerPool
-from agent.web_store import JobStore
+from agent.web.limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
+from agent.web.pool import PoolBusyError, PoolStats, WorkerPool
+from agent.web.store import JobStore
 from knowledge.errors import BundleError
 from tools.errors import RestorationError
 

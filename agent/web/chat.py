@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.answer import GroundedAnswer
-from agent.web_answer import answer_bundle, default_backend_name, resolve_bundle, warm_up, with_file_names
-from agent.web_limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
-from agent.web_store import JobStore
+from agent.web.answer import answer_bundle, default_backend_name, resolve_bundle, warm_up, with_file_names
+from agent.web.limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
+from agent.web.store import JobStore
 
 SEED_SOURCES = "The seed's sources"
 UPLOADED_BUNDLE = "An uploaded bundle document"
