@@ -19,8 +19,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from agent.api import ApiConfig, create_app
-from agent.web_limits import UploadLimits
+from agent.web.api import ApiConfig, create_app
+from agent.web.limits import UploadLimits
 from knowledge.parser import load_bundle
 
 FIXTURES = Path(__file__).parent / "fixtures"

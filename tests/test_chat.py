@@ -15,9 +15,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from agent.chat import SEED_SOURCES, UPLOADED_BUNDLE, ChatSession, page_text
-from agent.web_limits import UploadError, UploadLimits
-from agent.web_store import JobStore
+from agent.web.chat import SEED_SOURCES, UPLOADED_BUNDLE, ChatSession, page_text
+from agent.web.limits import UploadError, UploadLimits
+from agent.web.store import JobStore
 from knowledge.parser import load_bundle
 
 FIXTURES = Path(__file__).parent / "fixtures"

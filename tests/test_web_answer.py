@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import BackendError
-from agent.web_answer import answer_bundle, resolve_bundle, shared_backend, warm_up, without_server_paths
+from agent.web.answer import answer_bundle, resolve_bundle, shared_backend, warm_up, without_server_paths
 
 BLURRY = Path(__file__).parent / "fixtures" / "web_blurry_kodim23_128x96.png"
 
@@ -35,6 +35,6 @@ def test_server_paths_become_file_names_everywhere_in_the_answer(tmp_path):
 
 
 def test_a_failing_warm_up_is_logged_not_raised(caplog):
-    with caplog.at_level(logging.WARNING, logger="agent.web_answer"):
+    with caplog.at_level(logging.WARNING, logger="agent.web.answer"):
         warm_up("gpt-99")
     assert "warm-up with the gpt-99 backend failed: unknown backend 'gpt-99'" in caplog.text

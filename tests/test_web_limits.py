@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.web_limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
+from agent.web.limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BLURRY = FIXTURES / "web_blurry_kodim23_128x96.png"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from agent.web_pool import PoolBusyError, WorkerPool
+from agent.web.pool import PoolBusyError, WorkerPool
 
 
 def test_the_pool_runs_at_most_its_workers_and_refuses_beyond_its_queue():

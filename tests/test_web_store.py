@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.web_store import JobStore
+from agent.web.store import JobStore
 
 
 def test_jobs_get_random_ids_and_private_folders(tmp_path):
