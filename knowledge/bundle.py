@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+import re
+
 from pydantic import BaseModel, Field, HttpUrl, field_validator
+
+from knowledge.limits import MAX_NAME_CHARS, MAX_QUESTION_CHARS, MAX_SUMMARY_CHARS
+
+# A link inside a name would reach every output as if the bundle had supplied it as a source link.
+_LINK_IN_NAME = re.compile(r"[a-z][a-z0-9+.-]*://|\bwww\.|\b(?:javascript|data|vbscript|file):", re.IGNORECASE)
 
 
 class SourceLinks(BaseModel):
@@ -25,20 +32,29 @@ class Source(BaseModel):
 
     id: str = Field(pattern=r"^S[1-9][0-9]*$")
     role: Literal["recommended", "related"]
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     links: SourceLinks = Field(default_factory=SourceLinks)
-    summary: str | None = None
+    summary: str | None = Field(default=None, max_length=MAX_SUMMARY_CHARS)
 
     @field_validator("name", "summary")
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        link = _LINK_IN_NAME.search(value)
+        if link:
+            raise ValueError(f"a name must not hold a link (found {link.group(0)!r}); put links on their own "
+                             "'Paper:', 'GitHub:' or 'Project:' line")
+        return " ".join(value.split())  # one line: a line break in a name could start a heading in Markdown
+
 
 class QuestionBundle(BaseModel):
     """A CNAPS-style question: the question, the recommended models and the related papers."""
 
-    question: str = Field(min_length=1)
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     recommended: list[Source] = Field(default_factory=list)
     related: list[Source] = Field(default_factory=list)
 

@@ -12,6 +12,9 @@ from pydantic import ValidationError
 
 from knowledge.bundle import QuestionBundle, Source
 from knowledge.errors import BundleError
+from knowledge.limits import (MAX_LINK_CHARS, MAX_NAME_CHARS, MAX_QUESTION_CHARS, MAX_SUMMARY_CHARS,
+                              check_file_size, check_item_count, check_json_depth, check_size, check_source_count,
+                              check_text_field, check_yaml_events)
 
 QUESTION_INTRO = re.compile(r"^\s*a user has asked the following question\s*:?\s*(?P<rest>.*)$", re.IGNORECASE)
 SECTION = re.compile(r"^\s*#{1,6}\s*(?P<title>recommended ai models?|related papers?)\s*:?\s*$", re.IGNORECASE)
@@ -61,6 +64,7 @@ def parse_bundle_text(text: str, origin: str = "<text>") -> QuestionBundle:
     Args:
         origin: the file name (or a label) put at the front of every error message.
     """
+    check_size(text, origin)
     text = _normalise(text)
     stripped = text.lstrip()
     if stripped.startswith("{"):
@@ -100,21 +104,31 @@ def load_bundle_items(path: Path) -> list[BundleItem]:
     if suffix in MULTI_SUFFIXES:
         return _json_lines(_normalise(text), origin)
     structured = suffix in STRUCTURED_SUFFIXES or text.lstrip().startswith(("{", "["))
+    if structured and not _may_be_list(text):
+        check_size(text, origin)  # one bundle: refused by its size before it is parsed
     if structured:
         load = _load_yaml if suffix in {".yaml", ".yml"} else _load_json
         data = load(_normalise(text), origin)
         if isinstance(data, list):
             if not data:
                 raise BundleError(f"{origin}: expected at least one bundle in the list, found an empty list")
+            check_item_count(len(data), origin)
             return [_item(_item_label(entry, index, len(data)), lambda entry=entry, index=index:
                           _bundle_from_item(entry, f"{origin}: item {index + 1}")) for index, entry in enumerate(data)]
         return [BundleItem(None, _bundle_from_item(data, origin))]
-    documents = _split_documents(_normalise(text))
+    documents = _split_documents(_normalise(text), origin)
     if len(documents) == 1:
         return [BundleItem(None, parse_bundle_text(text, origin))]
     width = len(str(len(documents)))
     return [_item(f"{index + 1:0{width}d}", lambda document=document: _parse_cnaps(document, origin))
             for index, document in enumerate(documents)]
+
+
+def _may_be_list(text: str) -> bool:
+    """Whether a JSON or YAML text starts like a list (of many bundles) rather than one bundle's mapping."""
+    first = next((line.strip() for line in text.split("\n", 200) if line.strip() and not line.lstrip().startswith("#")),
+                 "")
+    return first.startswith(("[", "- ")) or first == "-"
 
 
 def _item(label: str, parse) -> BundleItem:
@@ -138,12 +152,13 @@ def _json_lines(text: str, origin: str) -> list[BundleItem]:
     lines = [(number, line) for number, line in enumerate(all_lines, 1) if line.strip()]
     if not lines:
         raise BundleError(f"{origin}: expected one JSON bundle per line, found an empty file")
+    check_item_count(len(lines), origin)
     items = []
     for number, line in lines:
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as error:
-            items.append(BundleItem(str(number), error=BundleError(f"{origin}:{number}: expected valid JSON ({error.msg})")))
+            entry = _load_json(line, f"{origin}:{number}", line_numbers=False)
+        except BundleError as error:
+            items.append(BundleItem(str(number), error=error))
             continue
         label = _item_label(entry, number - 1, len(all_lines))
         items.append(_item(label, lambda entry=entry, number=number: _bundle_from_item(entry, f"{origin}:{number}")))
@@ -156,16 +171,19 @@ def _bundle_from_item(data: object, origin: str) -> QuestionBundle:
         for key in DOCUMENT_FIELDS:
             value = data.get(key)
             if isinstance(value, str) and DOCUMENT_INTRO.search(value):
+                check_size(value, f"{origin} ({key})")
                 return _parse_cnaps(_normalise(value), f"{origin} ({key})")
     return _bundle_from_mapping(data, origin)
 
 
-def _split_documents(text: str) -> list[str]:
+def _split_documents(text: str, origin: str) -> list[str]:
     """Several CNAPS documents in one text, each padded with blank lines so error line numbers stay the file's."""
     lines = text.split("\n")
     intros = [index for index, line in enumerate(lines) if QUESTION_INTRO.match(line)]
     if len(intros) < 2:
+        check_size(text, origin)
         return [text]
+    check_item_count(len(intros), origin)
     starts = []
     for position, intro in enumerate(intros):
         start = intro
@@ -180,6 +198,7 @@ def _split_documents(text: str) -> list[str]:
 
 def _read_text(path: Path) -> str:
     try:
+        check_file_size(path.stat().st_size, str(path))
         raw = path.read_bytes()
     except FileNotFoundError:
         raise BundleError(f"{path}: no such file; give the path of a CNAPS question (.txt, .yaml or .json)") from None
@@ -301,6 +320,7 @@ def _read_section_line(lines: list[str], index: int, entries: list[_Entry], orig
     if key == "name":
         if not value:
             raise _fail(origin, index + 1, "expected a model or paper name after 'Model:'")
+        check_source_count(len(entries) + 1, f"{origin}:{index + 1}")
         entries.append(_Entry(line=index + 1))
     elif not entries:
         raise _fail(origin, index + 1, f"expected a 'Model:' line before this '{key_match['key'].strip()}:' line")
@@ -379,7 +399,7 @@ def _source_from_entry(entry: _Entry, source_id: str, role: str, origin: str) ->
         line = entry.lines.get(field_name, entry.line)
         label = {"paper": "Paper:", "code": "GitHub:", "page": "Project:"}.get(field_name, field_name)
         raise _fail(origin, line, f"expected an http(s) URL after '{label}'"
-                    if field_name in {"paper", "code", "page"} else problem["msg"]) from None
+                    if field_name in {"paper", "code", "page"} else _message(problem)) from None
 
 
 # --- YAML and JSON ------------------------------------------------------------------------------------------------
@@ -393,35 +413,48 @@ def _parse_yaml(text: str, origin: str) -> QuestionBundle:
     return _bundle_from_mapping(_load_yaml(text, origin), origin)
 
 
-def _load_json(text: str, origin: str) -> object:
+def _load_json(text: str, origin: str, line_numbers: bool = True) -> object:
+    check_json_depth(text, origin)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise _fail(origin, error.lineno, f"expected valid JSON ({error.msg})") from None
+        where = f"{origin}:{error.lineno}" if line_numbers else origin
+        raise BundleError(f"{where}: expected valid JSON ({error.msg})") from None
+    except (ValueError, RecursionError) as error:  # an integer of more than 4300 digits, say
+        raise BundleError(f"{origin}: expected valid JSON ({error})") from None
 
 
 def _load_yaml(text: str, origin: str) -> object:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        # Aliases, tags and depth are checked on the event stream first, so nothing is expanded before it.
+        check_yaml_events(text, origin)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(error, "problem", None) or "syntax error"
         raise _fail(origin, line, f"expected valid YAML ({problem})") from None
+    except (ValueError, RecursionError) as error:
+        if isinstance(error, BundleError):
+            raise
+        raise BundleError(f"{origin}: expected valid YAML ({error})") from None
 
 
 def _bundle_from_mapping(data: object, origin: str) -> QuestionBundle:
     """Accept both the compact form (name/paper/github/summary) and QuestionBundle's own JSON (ids, links)."""
     if not isinstance(data, dict) or "question" not in data:
         raise BundleError(f"{origin}: expected a mapping with 'question', 'recommended' and 'related' keys")
+    for role in ("recommended", "related"):
+        if not isinstance(data.get(role) or [], list):
+            raise BundleError(f"{origin}: expected '{role}' to be a list of models")
+    check_source_count(sum(len(data.get(role) or []) for role in ("recommended", "related")), origin)
+    question = check_text_field(data["question"], "question", origin, MAX_QUESTION_CHARS) or ""
     number = 0
     sources: dict[str, list[dict]] = {}
     for role in ("recommended", "related"):
         entries = data.get(role) or []
-        if not isinstance(entries, list):
-            raise BundleError(f"{origin}: expected '{role}' to be a list of models")
         sources[role] = []
         for position, entry in enumerate(entries):
             number += 1
@@ -429,25 +462,34 @@ def _bundle_from_mapping(data: object, origin: str) -> QuestionBundle:
     if not sources["recommended"]:
         raise BundleError(f"{origin}: expected at least one model under 'recommended'")
     try:
-        return QuestionBundle(question=str(data["question"]).strip(), **sources)
+        return QuestionBundle(question=question.strip(), **sources)
     except ValidationError as error:
         problem = error.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
-        raise BundleError(f"{origin}: {where}: {problem['msg']}") from None
+        raise BundleError(f"{origin}: {where}: {_message(problem)}") from None
+
+
+def _message(problem: dict) -> str:
+    """A pydantic error message without its "Value error, " prefix."""
+    return str(problem["msg"]).removeprefix("Value error, ")
 
 
 def _source_mapping(entry: object, source_id: str, role: str, where: str) -> dict:
     if not isinstance(entry, dict):
         raise BundleError(f"{where}: expected a mapping with 'name', 'paper', 'github' and 'summary'")
-    name = entry.get("name") or entry.get("model") or entry.get("title")
+    name = check_text_field(entry.get("name") or entry.get("model") or entry.get("title"), "name", where,
+                            MAX_NAME_CHARS)
     if not name:
         raise BundleError(f"{where}: expected a 'name' (or 'model') for this source")
-    links = dict(entry.get("links") or {})
+    given_links = entry.get("links") or {}
+    if not isinstance(given_links, dict):
+        raise BundleError(f"{where}: expected 'links' to be a mapping such as {{paper: URL, code: URL}}")
+    links = {key: check_text_field(value, f"links.{key}", where, MAX_LINK_CHARS) for key, value in given_links.items()}
     for key, target in (("paper", "paper"), ("arxiv", "paper"), ("pdf", "paper"), ("github", "code"),
                         ("code", "code"), ("repository", "code"), ("project", "page"), ("website", "page"),
                         ("page", "page")):
         if entry.get(key):
-            links.setdefault(target, _link_value(str(entry[key])))
+            links.setdefault(target, _link_value(check_text_field(entry[key], key, where, MAX_LINK_CHARS)))
+    summary = check_text_field(entry.get("summary") or entry.get("abstract"), "summary", where, MAX_SUMMARY_CHARS)
     # Ids are always renumbered in document order so they stay stable whatever the file said.
-    return {"id": source_id, "role": role, "name": str(name), "links": links,
-            "summary": entry.get("summary") or entry.get("abstract")}
+    return {"id": source_id, "role": role, "name": name, "links": links, "summary": summary}
