@@ -10,4 +10,13 @@ class BackendError(RuntimeError):
     """A reasoning backend that cannot answer (missing key, unreachable server, missing model file)."""
 
 
-USER_ERRORS: tuple[type[Exception], ...] = (BundleError, RestorationError, BackendError, FileNotFoundError)
+class EngineError(RuntimeError):
+    """An engine that cannot run (Ray not installed, a cluster address that does not answer, workers that died)."""
+
+
+class EvaluationError(ValueError):
+    """An answer-evaluation folder, labels file or thresholds file that cannot be used; the message says why."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (BundleError, RestorationError, BackendError, EngineError,
+                                            EvaluationError, FileNotFoundError)
