@@ -31,6 +31,10 @@ def train(
     precision: str = typer.Option("fp32", "--precision",
                                   help="fp32, or bf16 (forward pass in bfloat16 autocast; about 2x faster "
                                        "on CPUs with AVX512-BF16 or AMX)."),
+    degradation: str = typer.Option("uniform", "--degradation",
+                                    help="uniform (one blur kernel per crop) or realistic (non-uniform camera "
+                                         "shake, moving objects, defocus, saturated highlights, sensor noise "
+                                         "and JPEG, with uniform kernels as one part)."),
 ) -> None:
     """Train (or resume training) and write safetensors weights with the recipe in their metadata."""
     import torch
@@ -45,7 +49,8 @@ def train(
         torch.set_num_threads(threads)
     default_res, default_width = shapes[variant]
     config = TrainConfig(num_res=num_res or default_res, width=width or default_width, crop=crop, batch=batch,
-                         total_iterations=iterations, learning_rate=learning_rate, seed=seed, precision=precision)
+                         total_iterations=iterations, learning_rate=learning_rate, seed=seed, precision=precision,
+                         degradation=degradation)
     try:
         trainer = Trainer(data, out, config, resume=resume, init=init)
     except ValueError as error:

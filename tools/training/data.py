@@ -9,6 +9,12 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from tools.training.blur import MAX_KERNEL_SIZE, BlurRecipe, degrade
+from tools.training.realistic import REALISTIC_MARGIN, degrade_realistic
+
+#: The degradations the trainer can synthesise: one uniform kernel per crop (the first cnaps-lite
+#: releases), or the realistic mix of tools.training.realistic (non-uniform shake, moving objects,
+#: saturated highlights, sensor noise and JPEG, with the uniform kernels as one part).
+DEGRADATIONS = ("uniform", "realistic")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 
@@ -35,13 +41,20 @@ def split_held_out(images: list[Path]) -> tuple[list[Path], list[Path]]:
     return [p for p in images if p not in set(held)], held
 
 
+class TrainingDataError(ValueError):
+    """A training photograph cannot be used (unreadable, or every photograph is smaller than a crop)."""
+
+
 def load_rgb(path: Path, max_side: int | None = None) -> np.ndarray:
-    """An image as HxWx3 float32 sRGB in [0, 1], EXIF-oriented, optionally shrunk to ``max_side``."""
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        if max_side and max(image.size) > max_side:
-            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        return np.asarray(image, dtype=np.uint8)
+    """An image as HxWx3 uint8 sRGB, EXIF-oriented, optionally shrunk to ``max_side``."""
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            if max_side and max(image.size) > max_side:
+                image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            return np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise TrainingDataError(f"{path}: not a readable image ({error})") from error
 
 
 @dataclass
@@ -51,10 +64,29 @@ class CropSampler:
     photos: list[np.ndarray]
     crop: int
     recipe: BlurRecipe = BlurRecipe()
+    degradation: str = "uniform"
+
+    def __post_init__(self) -> None:
+        if self.degradation not in DEGRADATIONS:
+            raise TrainingDataError(f"degradation must be one of {', '.join(DEGRADATIONS)}, not {self.degradation!r}")
+        # Photographs smaller than a crop plus its margin can never be sampled; keeping them made the
+        # sampler draw forever when no photograph was large enough.
+        usable = [photo for photo in self.photos if min(photo.shape[:2]) >= self.side]
+        if not usable:
+            raise TrainingDataError(f"no training photograph is at least {self.side} px on its shorter side "
+                                    f"(crop {self.crop} plus the blur margin); use a smaller --crop or larger photos")
+        self.skipped = len(self.photos) - len(usable)
+        self.photos = usable
+
+    @property
+    def side(self) -> int:
+        """Side of the sharp window a crop is cut from (the crop plus room for the blur to reach in)."""
+        margin = 2 * REALISTIC_MARGIN if self.degradation == "realistic" else MAX_KERNEL_SIZE + 1
+        return self.crop + margin
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One pair of ``crop`` x ``crop`` x 3 float32 arrays."""
-        side = self.crop + MAX_KERNEL_SIZE + 1
+        side = self.side
         while True:
             photo = self.photos[int(rng.integers(len(self.photos)))]
             height, width = photo.shape[:2]
@@ -73,6 +105,8 @@ class CropSampler:
             patch = patch[:, ::-1]
         if rng.random() < 0.5:
             patch = np.ascontiguousarray(np.rot90(patch))
+        if self.degradation == "realistic":
+            return degrade_realistic(np.ascontiguousarray(patch), self.crop, rng)
         return degrade(np.ascontiguousarray(patch), self.crop, rng, self.recipe)
 
     def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:

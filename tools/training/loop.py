@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from tools.mimo_unet import MIMOUNet
 from tools.training.blur import BlurRecipe
-from tools.training.data import CropSampler, list_images, load_rgb, split_held_out
+from tools.training.data import DEGRADATIONS, CropSampler, list_images, load_rgb, split_held_out
 from tools.weights_io import atomic_write_bytes, save_safetensors
 
 
@@ -40,6 +40,8 @@ class TrainConfig:
     #: "fp32", or "bf16": forward pass under bfloat16 autocast (fp32 master weights, loss and validation);
     #: about 2x faster steps than fp32 channels-last on CPUs with AVX512-BF16 or AMX.
     precision: str = "fp32"
+    #: "uniform" (one kernel per crop) or "realistic" (tools.training.realistic)
+    degradation: str = "uniform"
     recipe: BlurRecipe = field(default_factory=BlurRecipe)
 
 
@@ -137,9 +139,12 @@ class Trainer:
         if not training:
             raise ValueError("no training images found (held-out prefixes excluded)")
         self.training_files = training
-        self.sampler = CropSampler([load_rgb(p, config.max_photo_side) for p in training], config.crop, config.recipe)
+        self.sampler = CropSampler([load_rgb(p, config.max_photo_side) for p in training], config.crop, config.recipe,
+                                   config.degradation)
         validation_photos = [load_rgb(p, config.max_photo_side) for p in held_out if p.name.startswith("bsds500-test_")]
-        self.validation = self._validation_set(validation_photos or self.sampler.photos[:8])
+        # Both validation sets are always measured, so a run on one degradation shows what it does to the other.
+        self.validations = {name: self._validation_set(validation_photos or self.sampler.photos[:8], name)
+                            for name in DEGRADATIONS}
         torch.manual_seed(config.seed)  # the initial weights, like the data, follow from the seed
         # channels_last: the same arithmetic, about 1.3x faster convolutions on CPU (oneDNN's native layout).
         self.network = MIMOUNet(num_res=config.num_res, width=config.width).to(memory_format=torch.channels_last)
@@ -152,13 +157,22 @@ class Trainer:
         elif init is not None:
             self._load_initial_weights(Path(init))
 
-    def _validation_set(self, photos: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        sampler = CropSampler(photos, self.config.crop, self.config.recipe)
+    def _validation_set(self, photos: list[np.ndarray], degradation: str) -> tuple[torch.Tensor, torch.Tensor]:
+        sampler = CropSampler(photos, self.config.crop, self.config.recipe, degradation)
         blurry, sharp = sampler.batch(np.random.default_rng(self.config.seed + 1), self.config.validation_crops)
         return torch.from_numpy(blurry), torch.from_numpy(sharp)
 
+    @property
+    def validation(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The validation crops of this run's own degradation."""
+        return self.validations[self.config.degradation]
+
     def _load_state(self) -> None:
-        state = torch.load(self.state_path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(self.state_path, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises RuntimeError, EOFError, pickle errors... for a damaged file
+            raise ValueError(f"{self.state_path} is damaged ({type(error).__name__}); delete it to start over "
+                             f"or restore it from a backup") from error
         self.network.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])
@@ -209,10 +223,10 @@ class Trainer:
         return metadata
 
     @torch.no_grad()
-    def validate(self) -> tuple[float, float]:
-        """PSNR of the fixed validation crops before and after the network."""
+    def validate(self, degradation: str | None = None) -> tuple[float, float]:
+        """PSNR of the fixed validation crops (of ``degradation``, default this run's) before and after the network."""
         self.network.eval()
-        blurry, sharp = self.validation
+        blurry, sharp = self.validations[degradation or self.config.degradation]
         restored = torch.cat([self.network(chunk)[2] for chunk in blurry.split(8)])
         self.network.train()
         return psnr(blurry, sharp), psnr(restored, sharp)
@@ -239,8 +253,13 @@ class Trainer:
             validation = (None, None)
             if self.iteration % config.validate_every == 0:
                 validation = self.validate()
-                self.history.append({"iteration": self.iteration, "loss": loss_value,
-                                     "input_psnr": round(validation[0], 3), "output_psnr": round(validation[1], 3)})
+                entry = {"iteration": self.iteration, "loss": loss_value,
+                         "input_psnr": round(validation[0], 3), "output_psnr": round(validation[1], 3)}
+                for name in DEGRADATIONS:
+                    if name != config.degradation:
+                        other = self.validate(name)
+                        entry[f"{name}_input_psnr"], entry[f"{name}_output_psnr"] = round(other[0], 3), round(other[1], 3)
+                self.history.append(entry)
             if self.iteration % config.checkpoint_every == 0:
                 self.save_state()
             report = TrainingReport(self.iteration, loss_value, *validation, self.seconds)
