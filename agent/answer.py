@@ -49,20 +49,42 @@ class Restoration(BaseModel):
 class Violation(BaseModel):
     """A grounding violation: something in the answer that the bundle did not supply."""
 
-    kind: Literal["url", "arxiv", "doi", "github", "name", "citation"]
+    kind: Literal["url", "arxiv", "doi", "github", "name", "citation", "markup"]
     value: str
     where: str
 
 
-class GroundedAnswer(BaseModel):
-    """The three-part answer: task, workflow, references; plus limitations and the grounding verdict."""
+class SubAnswer(BaseModel):
+    """One thing the question asks, and its answer from the supplied sentences, or that the sources do not say."""
 
     question: str
+    kind: Literal["how", "which", "order", "how_much", "will", "why", "what", "other"]
+    status: Literal["answered", "not_given"]
+    text: str = Field(min_length=1, max_length=2000)
+    source_ids: list[str] = Field(default_factory=list, max_length=12)
+
+
+class GroundedAnswer(BaseModel):
+    """The three-part answer: task, workflow, references; plus limitations and the grounding verdict.
+
+    ``off_topic`` is true when no supplied source bears on the question; then ``task_name`` and
+    ``primary_source_id`` are None and no tool ran. ``uncovered_aspects`` are the parts of the question no source
+    covers, in the question's own words.
+    """
+
+    question: str
+    language: str = "en"
+    answer_language: str = "en"
+    off_topic: bool = False
+    task_name: str | None = None
+    primary_source_id: str | None = None
     task: Statement
     explanation: list[Statement] = Field(default_factory=list)
     workflow: list[WorkflowStep]
     references: list[Reference]
     limitations: list[Statement] = Field(default_factory=list)
+    sub_questions: list[SubAnswer] = Field(default_factory=list)
+    uncovered_aspects: list[str] = Field(default_factory=list)
     restoration: Restoration | None = None
     backend: str = "offline"
     fallback_used: bool = False

@@ -77,8 +77,13 @@ def verify_answer(answer: GroundedAnswer, bundle: QuestionBundle) -> list[Violat
 
 def apply_verdict(answer: GroundedAnswer, bundle: QuestionBundle) -> GroundedAnswer:
     """A copy of ``answer`` with ``violations`` set by the verifier and ``grounded`` true only when there are none."""
+    from agent.rendered_check import rendered_violations
+
     violations = verify_answer(answer, bundle)
-    return answer.model_copy(update={"violations": violations, "grounded": not violations})
+    # The final rendered text too; what the parts already reported is not listed twice.
+    seen = {(violation.kind, violation.value) for violation in violations}
+    violations += [found for found in rendered_violations(answer, bundle) if (found.kind, found.value) not in seen]
+    return answer.model_copy(update={"violations": _unique(violations), "grounded": not violations})
 
 
 class _Allowed:

@@ -8,8 +8,12 @@ from importlib import resources
 TEMPLATE_SUFFIX = ".j2"
 
 
+#: Templates whose output is Markdown shown to people: every value they insert is escaped (agent/escaping.py).
+MARKDOWN_SUFFIX = ".md.j2"
+
+
 @cache
-def _environment():
+def _environment(markdown: bool = False):
     from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound, select_autoescape
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -22,15 +26,32 @@ def _environment():
                 raise TemplateNotFound(template)
             return resource.read_text(encoding="utf-8"), None, lambda: True
 
-    # HTML templates (*.html.j2, the reports) escape what they insert; prompts and Markdown stay verbatim.
-    return SandboxedEnvironment(loader=PromptsLoader(), undefined=StrictUndefined,
-                                autoescape=select_autoescape(["html.j2"], default_for_string=False, default=False),
-                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    # HTML templates (*.html.j2, the reports) escape what they insert, Markdown ones (*.md.j2) escape Markdown;
+    # prompts to a model stay verbatim.
+    environment = SandboxedEnvironment(loader=PromptsLoader(), undefined=StrictUndefined,
+                                       autoescape=select_autoescape(["html.j2"], default_for_string=False,
+                                                                    default=False),
+                                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                                       **({"finalize": _markdown_finalize()} if markdown else {}))
+    if markdown:
+        from agent.escaping import code_span, markdown_link
+
+        environment.filters.update(code=code_span, link=markdown_link)
+    return environment
+
+
+def _markdown_finalize():
+    from agent.escaping import escape_markdown
+
+    return escape_markdown
 
 
 def render_template(name: str, **variables) -> str:
-    """Render the template ``prompts/<name>`` with ``variables``; a variable it uses but is not given raises."""
-    return _environment().get_template(name).render(**variables)
+    """Render the template ``prompts/<name>`` with ``variables``; a variable it uses but is not given raises.
+
+    In a Markdown template (``*.md.j2``) every inserted value is user-safe text: it cannot create markup.
+    """
+    return _environment(name.endswith(MARKDOWN_SUFFIX)).get_template(name).render(**variables)
 
 
 def render_sentence(name: str, **variables) -> str:

@@ -14,7 +14,10 @@ PAGE_HOSTS = ("huggingface.co", "github.io", "gitlab.io", "paperswithcode.com")
 
 def render_markdown(answer: GroundedAnswer) -> str:
     """The answer as a Markdown document: task, how it works, workflow, references with links, limitations."""
-    links = [[(_link_label(url), url) for url in reference.links] for reference in answer.references]
+    from agent.escaping import markdown_link
+
+    # Supplied links are the only Markdown links in an answer; every other value is escaped by the template.
+    links = [[(_link_label(url), markdown_link(url)) for url in reference.links] for reference in answer.references]
     return render_template(MARKDOWN_TEMPLATE, answer=answer, links=links)
 
 
