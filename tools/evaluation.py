@@ -36,13 +36,16 @@ class EvaluationReport:
 
 
 def evaluate_pairs(pairs: list[tuple[Path, Path]], out_dir: Path, preset: str | None = None,
-                   tile: int | None = None) -> EvaluationReport:
-    """Restore each blurry image of ``pairs`` (blurry, sharp) into ``out_dir`` and score both against sharp."""
+                   tile: int | None = None, device: str | None = None, bf16: bool | None = None) -> EvaluationReport:
+    """Restore each blurry image of ``pairs`` (blurry, sharp) into ``out_dir`` and score both against sharp.
+
+    ``device`` and ``bf16`` are as for ``tools.restore.get_restorer``.
+    """
     if not pairs:
         raise RestorationError("no blurry/sharp pairs to evaluate")
     report = EvaluationReport(preset="")
     for blurry, sharp in pairs:
-        result = restore_file(blurry, out_dir, preset=preset, tile=tile, reference=sharp)
+        result = restore_file(blurry, out_dir, preset=preset, tile=tile, reference=sharp, device=device, bf16=bf16)
         blurry_rgb, sharp_rgb = read_image(blurry).rgb, read_image(sharp).rgb
         report.preset = result.preset
         report.rows.append(PairScore(name=blurry.name, psnr_input=psnr(sharp_rgb, blurry_rgb),

@@ -27,3 +27,25 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+#: What a restored copy adds to its input's stem everywhere a file leaves the tool beside others.
+RESTORED_SUFFIX = "_restored"
+
+
+def restored_file_name(input_name: str | Path, suffix: str = RESTORED_SUFFIX) -> str:
+    """The name a restored copy of ``input_name`` leaves the tool with: ``<stem>_restored.<ext>``.
+
+    Used by ``cnaps ask``, reports and the web downloads, so a restored file saved next to its original
+    never replaces or looks like it.  ``cnaps restore --out`` keeps the input's own name unless given --suffix.
+    """
+    path = Path(input_name)
+    return f"{path.stem}{suffix}{path.suffix}"
+
+
+def lands_on(destination: Path, source: Path) -> bool:
+    """Whether writing ``destination`` would replace ``source`` (same path, through links or not)."""
+    destination, source = Path(destination), Path(source)
+    if destination.exists() and source.exists():
+        return os.path.samefile(destination, source)
+    return destination.resolve() == source.resolve()

@@ -117,14 +117,15 @@ def _tile_weights(overlap: int, box: tuple[int, int, int, int], height: int, wid
 
 
 class Restorer:
-    """A network ready to restore images on one device, in fp32 (or opt-in bf16 on capable CPUs)."""
+    """A network ready to restore images on one device, in fp32 (or opt-in bf16 on capable CPUs and GPUs)."""
 
     def __init__(self, loaded: LoadedNetwork, device: str | None = None, bf16: bool = False, fused: bool = True):
         self.loaded = loaded
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.bf16 = bf16
-        if bf16 and (self.device.type != "cpu" or not torch.ops.mkldnn._is_mkldnn_bf16_supported()):
-            raise RestorationError("bf16 mode needs a CPU with AVX512-BF16 or AMX; run without --bf16")
+        if bf16 and not _bf16_supported(self.device):
+            raise RestorationError("bf16 mode needs a CPU with AVX512-BF16 or AMX, or a GPU with bfloat16; "
+                                   "run without --bf16")
         network = loaded.network.eval().to(self.device)
         self.network = network.to(memory_format=torch.channels_last)
         self.fused = (FusedMIMOUNet(network) if fused and not bf16 and self.device.type == "cpu"
@@ -172,6 +173,12 @@ class Restorer:
             if progress:
                 progress(done, len(boxes))
         return total.div_(weight_sum).clamp_(0, 1)
+
+
+def _bf16_supported(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def configure_threads() -> int:

@@ -38,16 +38,21 @@ class RestoreImageOutput(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def make_restore_tool(out_dir: Path):
-    """A LangChain ``BaseTool`` named ``restore_image`` writing restored images into ``out_dir``."""
+def make_restore_tool(out_dir: Path, device: str | None = None, bf16: bool | None = None):
+    """A LangChain ``BaseTool`` named ``restore_image`` writing ``<stem>_restored.<ext>`` files into ``out_dir``.
+
+    ``device`` and ``bf16`` are the caller's choices (as for ``tools.restore.get_restorer``), not the model's.
+    """
     from langchain_core.tools import StructuredTool, ToolException
 
     def restore_image(image_path: str, preset: str | None = None, tile: int | None = None) -> dict:
         from tools.errors import RestorationError
+        from tools.files import restored_file_name
         from tools.restore import restore_file
 
         try:
-            result = restore_file(Path(image_path), Path(out_dir), preset=preset, tile=tile)
+            result = restore_file(Path(image_path), Path(out_dir), preset=preset, tile=tile,
+                                  output_name=restored_file_name(image_path), device=device, bf16=bf16)
         except RestorationError as error:
             raise ToolException(str(error)) from error  # shown to the model instead of crashing the agent
         return RestoreImageOutput(output_path=str(result.output_path), preset=result.preset,

@@ -11,6 +11,8 @@ from typing import Callable
 
 import numpy as np
 
+from tools.errors import RestorationError
+from tools.files import lands_on
 from tools.images import LoadedImage, encode_image, read_image, write_output
 from tools.metrics import psnr, sharpness, ssim
 
@@ -31,76 +33,148 @@ class RestorationResult:
     compare_path: Path | None = None
 
 
+#: The --device choices: auto is cuda when torch sees a GPU, else cpu.
+DEVICES = ("auto", "cpu", "cuda")
+
+
 @functools.lru_cache(maxsize=4)
-def _cached_restorer(path: str, modified_ns: int, size: int, bf16: bool):
+def _cached_restorer(path: str, modified_ns: int, size: int, bf16: bool, device: str):
     from tools.checkpoints import load_network
     from tools.inference import Restorer, configure_threads
 
     configure_threads()
-    return Restorer(load_network(Path(path)), bf16=bf16)
+    return Restorer(load_network(Path(path)), device=device, bf16=bf16)
 
 
-def get_restorer(preset: str | None = None):
+def resolve_device(device: str | None = None) -> str:
+    """``cpu`` or ``cuda`` for a --device choice (None or ``auto``: cuda when available, else cpu)."""
+    import torch
+
+    choice = (device or "auto").strip().lower()
+    if choice not in DEVICES:
+        raise RestorationError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RestorationError("--device cuda: torch sees no CUDA GPU here; use --device cpu or --device auto")
+    return choice
+
+
+def get_restorer(preset: str | None = None, device: str | None = None, bf16: bool | None = None):
     """The ``Restorer`` for a preset name or weights path, loaded on first use and cached per process.
 
-    Returns (name, restorer); a weights file replaced on disk is loaded afresh.  ``CNAPS_BF16=1`` opts in
-    to bfloat16 on CPUs with AVX512-BF16/AMX (faster, slightly less exact: see benchmarks/restore_speed.py).
+    Returns (name, restorer); a weights file replaced on disk is loaded afresh.
+
+    Args:
+        device: cpu, cuda or auto (None: auto).
+        bf16: bfloat16 inference on CPUs with AVX512-BF16/AMX or on a GPU (faster, slightly less exact: see
+            benchmarks/restore_speed.py); None reads ``CNAPS_BF16=1``.
     """
     from tools.presets import resolve_weights
 
     name, path = resolve_weights(preset)
     stat = path.stat()
-    bf16 = os.environ.get("CNAPS_BF16", "") == "1"
-    return name, _cached_restorer(str(path.resolve()), stat.st_mtime_ns, stat.st_size, bf16)
+    if bf16 is None:
+        bf16 = os.environ.get("CNAPS_BF16", "") == "1"
+    return name, _cached_restorer(str(path.resolve()), stat.st_mtime_ns, stat.st_size, bf16, resolve_device(device))
 
 
 def restore_array(rgb: np.ndarray, preset: str | None = None, tile: int | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                  progress: Callable[[int, int], None] | None = None, device: str | None = None,
+                  bf16: bool | None = None) -> np.ndarray:
     """Restore float RGB (H, W, 3) in [0,1]; ``tile`` None picks tiling from memory, 0 disables it."""
     import torch
 
     from tools.inference import plan_tiles
 
-    _, restorer = get_restorer(preset)
+    _, restorer = get_restorer(preset, device, bf16)
     plan = plan_tiles(rgb.shape[0], rgb.shape[1], restorer.width, tile)
     image = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
     return restorer.restore(image, plan, progress)[0].permute(1, 2, 0).numpy()
 
 
+@dataclass
+class EncodedRestoration:
+    """A restoration done in memory: the encoded output (and comparison), not yet written anywhere."""
+
+    output: bytes
+    compare: bytes | None
+    preset: str
+    seconds: float
+    sharpness_before: float
+    sharpness_after: float
+    psnr: float | None = None
+    ssim: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def restore_encoded(input_path: Path, preset: str | None = None, tile: int | None = None, compare: bool = False,
+                    reference: Path | None = None, progress: Callable[[int, int], None] | None = None,
+                    device: str | None = None, bf16: bool | None = None) -> EncodedRestoration:
+    """Restore ``input_path`` into encoded bytes in the input's format; see ``restore_file`` for the arguments."""
+    started = time.perf_counter()
+    loaded = read_image(Path(input_path))
+    name, _ = get_restorer(preset, device, bf16)
+    restored = restore_array(loaded.rgb, preset, tile, progress, device, bf16)
+    encoded = EncodedRestoration(output=encode_image(restored, loaded),
+                                 compare=_encode_comparison(loaded, restored) if compare else None, preset=name,
+                                 seconds=0.0, sharpness_before=sharpness(loaded.rgb),
+                                 sharpness_after=sharpness(restored), notes=list(loaded.notes))
+    if reference is not None:
+        sharp = read_image(Path(reference)).rgb
+        encoded.psnr, encoded.ssim = psnr(sharp, restored), ssim(sharp, restored)
+    encoded.seconds = time.perf_counter() - started
+    return encoded
+
+
+def comparison_path(destination: Path) -> Path:
+    """Where the before | after comparison of a restored file goes: ``<its stem>.compare.png`` beside it."""
+    destination = Path(destination)
+    return destination.with_name(f"{destination.stem}.compare.png")
+
+
+def write_restoration(encoded: EncodedRestoration, input_path: Path, out_dir: Path,
+                      output_name: str | None = None) -> RestorationResult:
+    """Write an encoded restoration as ``out_dir/<output_name or input name>`` (and its comparison), atomically."""
+    input_path, out_dir = Path(input_path), Path(out_dir)
+    destination = out_dir / (output_name or input_path.name)
+    compare_destination = comparison_path(destination) if encoded.compare is not None else None
+    if compare_destination is not None and lands_on(compare_destination, input_path):
+        raise RestorationError(f"the comparison {compare_destination} would overwrite the input {input_path}; "
+                               "choose another --out folder")
+    output_path = write_output(encoded.output, destination, input_path)
+    compare_path = (write_output(encoded.compare, compare_destination, input_path)
+                    if compare_destination is not None else None)
+    return RestorationResult(input_path=input_path, output_path=output_path, preset=encoded.preset,
+                             seconds=encoded.seconds, sharpness_before=encoded.sharpness_before,
+                             sharpness_after=encoded.sharpness_after, psnr=encoded.psnr, ssim=encoded.ssim,
+                             notes=list(encoded.notes), compare_path=compare_path)
+
+
 def restore_file(input_path: Path, out_dir: Path, preset: str | None = None, tile: int | None = None,
                  compare: bool = False, reference: Path | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> RestorationResult:
-    """Restore ``input_path`` into ``out_dir/<same name>`` in the input's format.
+                 progress: Callable[[int, int], None] | None = None, output_name: str | None = None,
+                 device: str | None = None, bf16: bool | None = None) -> RestorationResult:
+    """Restore ``input_path`` into ``out_dir/<output_name>`` (default: the input's own name) in the input's format.
 
     Args:
         preset: a preset name or weights file (None: the shipped default).
         tile: tile size in pixels (None: chosen from image and memory; 0: never tile).
-        compare: also write ``<stem>.compare.png``, before and after side by side.
+        compare: also write ``<output stem>.compare.png``, before and after side by side.
         reference: a sharp image of the same scene; adds PSNR and SSIM of the result against it.
         progress: called with (tiles done, tiles total).
+        device, bf16: as for ``get_restorer``.
     """
     started = time.perf_counter()
-    input_path, out_dir = Path(input_path), Path(out_dir)
-    loaded = read_image(input_path)
-    name, _ = get_restorer(preset)
-    restored = restore_array(loaded.rgb, preset, tile, progress)
-    output_path = write_output(encode_image(restored, loaded), out_dir / input_path.name, input_path)
-    result = RestorationResult(input_path=input_path, output_path=output_path, preset=name, seconds=0.0,
-                               sharpness_before=sharpness(loaded.rgb), sharpness_after=sharpness(restored),
-                               notes=list(loaded.notes))
-    if reference is not None:
-        sharp = read_image(Path(reference)).rgb
-        result.psnr, result.ssim = psnr(sharp, restored), ssim(sharp, restored)
-    if compare:
-        result.compare_path = _write_comparison(loaded, restored, out_dir / f"{input_path.stem}.compare.png",
-                                                input_path)
+    encoded = restore_encoded(input_path, preset, tile, compare, reference, progress, device, bf16)
+    result = write_restoration(encoded, input_path, out_dir, output_name)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _write_comparison(loaded: LoadedImage, restored: np.ndarray, destination: Path, source: Path) -> Path:
+def _encode_comparison(loaded: LoadedImage, restored: np.ndarray) -> bytes:
     """Before | after, side by side with a 4-pixel white gap, as an 8-bit PNG."""
     gap = np.ones((restored.shape[0], 4, 3), dtype=np.float32)
     side_by_side = np.concatenate([loaded.rgb, gap, restored], axis=1)
     like = LoadedImage(rgb=side_by_side, format="PNG", grayscale=loaded.grayscale, bits=8)
-    return write_output(encode_image(side_by_side, like), destination, source)
+    return encode_image(side_by_side, like)

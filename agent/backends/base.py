@@ -16,9 +16,11 @@ class AnswerRequest:
 
     Args:
         image: the user's image, restored when the bundle's recommended model maps to a MIMO-UNet preset.
-        out_dir: where the restored image goes (a temporary folder when None).
+        out_dir: where the restored image goes, as ``<stem>_restored.<ext>`` (None: ``./cnaps-output``).
         preset: a weights preset name or file path overriding the one mapped from the bundle.
-        tile: tile size for restoration (None: chosen from the image and memory).
+        tile: tile size for restoration (None: chosen from the image and memory; 0: no tiling).
+        device: cpu, cuda or auto for restoration (None: auto).
+        bf16: bfloat16 restoration (None: ``CNAPS_BF16=1`` decides).
         progress: called with (tiles done, tiles total) while restoring.
     """
 
@@ -27,6 +29,8 @@ class AnswerRequest:
     out_dir: Path | None = None
     preset: str | None = None
     tile: int | None = None
+    device: str | None = None
+    bf16: bool | None = None
     progress: Callable[[int, int], None] | None = field(default=None, repr=False)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from agent.cli.app import app
+from agent.cli.options import BF16, DEVICE, JSON, TILE, WEIGHTS_HELP, Device, bf16_choice
 
 FORMATS = ("md", "json")
 BUNDLE_SUFFIXES = (".txt", ".yaml", ".yml", ".json", ".jsonl", ".ndjson")
@@ -24,23 +25,33 @@ def ask(
     image: Path | None = typer.Option(None, "--image", help="Your image; restored when the recommended model is a "
                                                              "MIMO-UNet deblurring model."),
     output_format: str = typer.Option("md", "--format", help="md (Markdown) or json."),
-    out: Path | None = typer.Option(None, "--out", help="Folder for answer.md, answer.json and the restored image."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for answer.md, answer.json and the restored "
+                                                         "<stem>_restored image (default with --image: "
+                                                         "./cnaps-output)."),
     backend: str = typer.Option("", "--backend", help=BACKEND_HELP),
     fallback: str | None = typer.Option(None, "--fallback", help=FALLBACK_HELP),
-    preset: str | None = typer.Option(None, "--preset", help="Restoration weights preset or file (overrides the "
-                                                              "one mapped from the bundle)."),
-    tile: int | None = typer.Option(None, "--tile", min=64, help="Restoration tile size in pixels."),
+    weights: str | None = typer.Option(None, "--weights", "--preset", help=WEIGHTS_HELP + " Overrides the one "
+                                                                                         "mapped from the bundle."),
+    tile: int | None = TILE,
+    device: Device = DEVICE,
+    bf16: bool = BF16,
 ) -> None:
     """Answer one question from its supplied sources only, and restore the image when one is given."""
     from agent.backends.base import AnswerRequest
+    from agent.restoration_step import DEFAULT_OUTPUT_DIR
 
     if output_format not in FORMATS:
         raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
     if image is not None and not image.is_file():
         raise typer.BadParameter(f"{image}: no such image file", param_hint="--image")
+    if out is None and image is not None:
+        out = DEFAULT_OUTPUT_DIR  # the restored image goes where the user can find it, never a temporary folder
+    if out is not None:
+        refuse_answers_on_inputs(out, [path for path in (bundle, image) if path is not None])
     question_bundle = _bundle_for(question, bundle)
     engine = _backend(backend, fallback)
-    request = AnswerRequest(bundle=question_bundle, image=image, out_dir=out, preset=preset, tile=tile)
+    request = AnswerRequest(bundle=question_bundle, image=image, out_dir=out, preset=weights, tile=tile,
+                            device=device.value, bf16=bf16_choice(bf16))
     answer = _answer_with_progress(engine, request)
     rendered = _render(answer, output_format)
     typer.echo(rendered, nl=not rendered.endswith("\n"))
@@ -48,7 +59,7 @@ def ask(
         written = write_answer(answer, out)
         if answer.restoration is not None:
             written.append(Path(answer.restoration.output_path))
-        typer.echo("wrote " + ", ".join(str(path) for path in written), err=True)
+        typer.echo("wrote " + ", ".join(str(path) for path in written), err=True)  # the last line: where it went
 
 
 @app.command()
@@ -59,13 +70,18 @@ def batch(
     force: bool = typer.Option(False, "--force", help="Answer again bundles that already have answers in --out."),
     backend: str = typer.Option("", "--backend", help=BACKEND_HELP),
     fallback: str | None = typer.Option(None, "--fallback", help=FALLBACK_HELP),
+    as_json: bool = JSON,
 ) -> None:
     """Answer every bundle; a bad bundle is reported and skipped, and the others are still answered."""
-    from agent.cli.batch import answer_all, print_summary
+    from agent.cli.batch import answer_all, batch_summary, print_summary
+    from agent.cli.options import print_json
 
     engine = _backend(backend, fallback)
     results = answer_all(paths, out, engine, force=force)
-    print_summary(results)
+    if as_json:
+        print_json(batch_summary(results))
+    else:
+        print_summary(results)
     if any(result.status == "failed" for result in results):
         raise typer.Exit(1)
 
@@ -123,6 +139,18 @@ def _render(answer, output_format: str) -> str:
     from agent.rendering import render_json, render_markdown
 
     return render_json(answer) if output_format == "json" else render_markdown(answer)
+
+
+def refuse_answers_on_inputs(folder: Path, inputs: list[Path]) -> None:
+    """Raise a one-line error, before any work, when answer.md or answer.json in ``folder`` would replace an input."""
+    from tools.errors import RestorationError
+    from tools.files import lands_on
+
+    for name in ANSWER_FILES:
+        for source in inputs:
+            if source.exists() and lands_on(folder / name, source):
+                raise RestorationError(f"writing {folder / name} would overwrite the input {source}; "
+                                       f"choose another --out folder")
 
 
 def write_answer(answer, folder: Path) -> list[Path]:

@@ -59,8 +59,9 @@ def folder_names(files: list[Path]) -> dict[Path, str]:
 
 def answer_all(paths: list[Path], out: Path, engine, *, force: bool = False) -> list[BatchResult]:
     """Answer every bundle under ``paths`` into ``out/<name>/``, with a progress bar on stderr."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from agent.cli.console import progress_console
 
     files, results = collect_bundles(paths)
     out = out.resolve()
@@ -68,7 +69,7 @@ def answer_all(paths: list[Path], out: Path, engine, *, force: bool = False) -> 
     files = [file for file in files if out not in file.resolve().parents]
     names = folder_names(files)
     with Progress(TextColumn("[bold]answering"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  console=Console(stderr=True), transient=True) as progress:
+                  console=progress_console(), transient=True) as progress:
         task = progress.add_task("", total=len(files))
         for file in files:
             progress.update(task, description=file.name)
@@ -126,10 +127,21 @@ def _folder_label(result: BatchResult) -> str:
     return f"{result.folder.parent.name}/{result.folder.name}" if result.item is not None else result.folder.name
 
 
+STATUSES: tuple[Status, ...] = ("answered", "skipped", "failed")
+
+
+def batch_summary(results: list[BatchResult]) -> dict:
+    """The ``--json`` summary of a batch: one record per bundle (folder relative to --out) and the counts."""
+    records = [{"bundle": str(result.source), "status": result.status, "grounded": result.grounded,
+                "folder": _folder_label(result) or None, "detail": result.detail} for result in results]
+    return {"bundles": records, **{status: sum(r.status == status for r in results) for status in STATUSES}}
+
+
 def print_summary(results: list[BatchResult]) -> None:
     """A table of every bundle: its folder, what happened, whether the answer is grounded, and the detail."""
-    from rich.console import Console
     from rich.table import Table
+
+    from agent.cli.console import table_console
 
     table = Table(title="cnaps batch")
     for column in ("bundle", "status", "grounded", "folder", "detail"):
@@ -139,7 +151,7 @@ def print_summary(results: list[BatchResult]) -> None:
         grounded = "" if result.grounded is None else ("yes" if result.grounded else "NO")
         table.add_row(str(result.source), f"[{styles[result.status]}]{result.status}[/]", grounded,
                       _folder_label(result), result.detail)
-    console = Console()
+    console = table_console()
     console.print(table)
     counts = {status: sum(result.status == status for result in results) for status in styles}
     console.print(", ".join(f"{count} {status}" for status, count in counts.items()))

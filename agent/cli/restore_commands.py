@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 
 from agent.cli.app import app
+from agent.cli.engine_options import ADDRESS, ENGINE, FORCE, WORKERS
+from agent.cli.options import BF16, DEVICE, JSON, TILE, WEIGHTS, Device, bf16_choice, print_json
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
-WEIGHTS_HELP = "Weights preset (cnaps-lite, official-gopro, official-plus-gopro, official-plus-realblur) or file."
-TILE_HELP = "Tile size in pixels (default: chosen from image size and free memory; 0: never tile)."
 
 
 def collect_images(inputs: list[Path]) -> list[Path]:
@@ -38,60 +38,104 @@ def _reference_for(image: Path, reference: Path | None, count: int) -> Path | No
 @app.command()
 def restore(
     inputs: list[Path] = typer.Argument(..., help="Image files or folders of images."),
-    out: Path = typer.Option(..., "--out", help="Folder for the restored images (same file names and formats)."),
-    weights: str | None = typer.Option(None, "--weights", help=WEIGHTS_HELP),
-    tile: int | None = typer.Option(None, "--tile", min=0, help=TILE_HELP),
+    out: Path = typer.Option(..., "--out", help="Folder for the restored images (same file names and formats, "
+                                                "plus --suffix)."),
+    suffix: str = typer.Option("", "--suffix", help="Added to each restored file's stem, e.g. _restored "
+                                                    "(default: none, so --out mirrors the inputs for eval-restore)."),
+    weights: str | None = WEIGHTS,
+    tile: int | None = TILE,
+    device: Device = DEVICE,
+    bf16: bool = BF16,
     compare: bool = typer.Option(False, "--compare", help="Also write <name>.compare.png, before | after."),
     reference: Path | None = typer.Option(None, "--reference", help="Sharp image (or folder of same-named ones): "
                                                                      "adds PSNR and SSIM."),
+    as_json: bool = JSON,
+    engine: str = ENGINE,
+    address: str | None = ADDRESS,
+    workers: int | None = WORKERS,
+    force: bool = FORCE,
 ) -> None:
-    """Deblur images with MIMO-UNet; one failing image does not stop the others."""
-    from tools.presets import resolve_weights
-
+    """Deblur images with MIMO-UNet; one failing image does not stop the others; a re-run skips finished ones."""
     images = collect_images(inputs)
     if not images:
         raise typer.BadParameter("no image files found", param_hint="INPUTS")
+    if any(separator in suffix for separator in ("/", "\\", "\0")):
+        raise typer.BadParameter("a suffix is added to file names; it cannot hold a path separator",
+                                 param_hint="--suffix")
+    refuse_outputs_on_inputs(images, out, suffix)  # before the weights are even looked at
+    from tools.presets import resolve_weights
+
     resolve_weights(weights)  # a missing preset file fails once, before any image
-    outcomes = _restore_all(images, out, weights, tile, compare, reference)
-    _print_summary(outcomes)
+    settings = {"preset": weights, "tile": tile, "device": device.value, "bf16": bf16_choice(bf16)}
+    outcomes = _restore_all(images, out, suffix, settings, compare, reference, (engine, address, workers), force)
+    if as_json:
+        print_json(restore_summary(outcomes))
+    else:
+        _print_summary(outcomes)
     if any(isinstance(outcome, str) for _, outcome in outcomes):
         raise typer.Exit(1)
 
 
-def _restore_all(images: list[Path], out: Path, weights: str | None, tile: int | None, compare: bool,
-                 reference: Path | None) -> list[tuple[Path, object]]:
-    """(image, RestorationResult or error message) for every image, with progress bars over images and tiles."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def output_name(image: Path, suffix: str) -> str:
+    """The restored file's name in --out: the input's own, with ``suffix`` added to its stem."""
+    return f"{image.stem}{suffix}{image.suffix}" if suffix else image.name
 
-    from agent.errors import USER_ERRORS
+
+def refuse_outputs_on_inputs(images: list[Path], out: Path, suffix: str) -> None:
+    """Raise a one-line error, before any work, when a restored file would replace one of the inputs."""
     from tools.errors import RestorationError
-    from tools.restore import restore_file
+    from tools.files import lands_on
 
-    outcomes: list[tuple[Path, object]] = []
-    written: set[str] = set()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=True) as progress:
-        overall = progress.add_task("images", total=len(images))
-        tiles = progress.add_task("tiles", total=1)
-        for image in images:
-            progress.update(tiles, description=f"tiles of {image.name}", completed=0, total=1)
-            try:
-                if image.name in written:
-                    raise RestorationError(f"another input named {image.name} was already written to {out}")
-                result = restore_file(image, out, preset=weights, tile=tile, compare=compare,
-                                      reference=_reference_for(image, reference, len(images)),
-                                      progress=lambda done, total: progress.update(tiles, completed=done, total=total))
-                written.add(image.name)
-                outcomes.append((image, result))
-            except USER_ERRORS as error:
-                outcomes.append((image, str(error)))
-            progress.advance(overall)
-    return outcomes
+    for image in images:
+        destination = out / output_name(image, suffix)
+        if image.exists() and lands_on(destination, image):
+            raise RestorationError(f"restoring {image} into {out} would overwrite it; choose another --out folder "
+                                   f"or add --suffix (e.g. --suffix _restored)")
+
+
+def _restore_all(images: list[Path], out: Path, suffix: str, settings: dict, compare: bool,
+                 reference: Path | None, engine_choice: tuple, force: bool) -> list[tuple[Path, object]]:
+    """(image, RestorationResult, AlreadyRestored or error message) for every image, on the chosen engine.
+
+    ``engine_choice`` is (--engine, --address, --workers); the progress bars (images, and tiles on the local
+    engine) and the manifest that makes a re-run skip finished images are the engine layer's.
+    """
+    from agent.engine import open_engine
+    from agent.engine.restore_job import restore_many
+
+    triples = [(image, output_name(image, suffix), _reference_for(image, reference, len(images))) for image in images]
+    with open_engine(*engine_choice) as engine:
+        return restore_many(engine, triples, out, settings, compare, force=force)
+
+
+def restore_summary(outcomes: list[tuple[Path, object]]) -> dict:
+    """The ``--json`` summary of a restore run: one record per image, and the counts."""
+    from agent.engine.restore_job import AlreadyRestored
+
+    records = []
+    for image, outcome in outcomes:
+        if isinstance(outcome, str):
+            records.append({"input": str(image), "status": "failed", "error": outcome})
+            continue
+        if isinstance(outcome, AlreadyRestored):
+            records.append({"input": str(image), "status": "skipped", "output": str(outcome.output_path)})
+            continue
+        records.append({"input": str(image), "status": "restored", "output": str(outcome.output_path),
+                        "preset": outcome.preset, "seconds": round(outcome.seconds, 3),
+                        "sharpness_before": round(outcome.sharpness_before, 4),
+                        "sharpness_after": round(outcome.sharpness_after, 4), "psnr": outcome.psnr,
+                        "ssim": outcome.ssim, "compare": str(outcome.compare_path) if outcome.compare_path else None,
+                        "notes": list(outcome.notes)})
+    counts = {status: sum(record["status"] == status for record in records)
+              for status in ("restored", "skipped", "failed")}
+    return {"images": records, **counts}
 
 
 def _print_summary(outcomes: list[tuple[Path, object]]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from agent.cli.console import table_console
+    from agent.engine.restore_job import AlreadyRestored
 
     # The file name is what a reader scans for; the result column carries the full paths.
     table = Table(title="restoration summary")
@@ -101,21 +145,31 @@ def _print_summary(outcomes: list[tuple[Path, object]]) -> None:
         if isinstance(outcome, str):
             table.add_row(image.name, "", "", "", "", f"[red]failed: {outcome}")
             continue
+        if isinstance(outcome, AlreadyRestored):
+            table.add_row(image.name, "", "", "", "", f"[yellow]skipped: {outcome.output_path} is already "
+                                                      "restored with these settings (--force redoes it)")
+            continue
         metrics = f"{outcome.psnr:.2f} dB / {outcome.ssim:.4f}" if outcome.psnr is not None else "-"
         notes = "".join(f"\nnote: {note}" for note in outcome.notes)
         table.add_row(image.name, outcome.preset, f"{outcome.seconds:.1f}",
                       f"{outcome.sharpness_before:.1f} -> {outcome.sharpness_after:.1f}", metrics,
                       f"wrote {outcome.output_path}{notes}")
-    Console(stderr=False, width=160).print(table)
+    console = table_console()
+    console.print(table)
+    counts = restore_summary(outcomes)
+    console.print(f"{counts['restored']} restored, {counts['skipped']} skipped, {counts['failed']} failed")
 
 
 @app.command("eval-restore")
 def eval_restore(
     blur_dir: Path = typer.Argument(..., help="Folder of blurry images."),
     sharp_dir: Path = typer.Argument(..., help="Folder of the sharp images, with the same file names."),
-    weights: str | None = typer.Option(None, "--weights", help=WEIGHTS_HELP),
-    tile: int | None = typer.Option(None, "--tile", min=0, help=TILE_HELP),
+    weights: str | None = WEIGHTS,
+    tile: int | None = TILE,
+    device: Device = DEVICE,
+    bf16: bool = BF16,
     out: Path | None = typer.Option(None, "--out", help="Keep the restored images here (default: discarded)."),
+    as_json: bool = JSON,
 ) -> None:
     """PSNR and SSIM of blurry and restored images against their sharp originals, per image and on average."""
     import tempfile
@@ -125,15 +179,31 @@ def eval_restore(
     from tools.presets import resolve_weights
 
     pairs = reference_pair_names(blur_dir, sharp_dir)
+    if out is not None:  # a restored file must replace neither its blurry input nor its sharp reference
+        refuse_outputs_on_inputs([image for pair in pairs for image in pair], out, "")
     resolve_weights(weights)
     with tempfile.TemporaryDirectory(prefix="cnaps-eval-") as scratch:
-        report = evaluate_pairs(pairs, out or Path(scratch), preset=weights, tile=tile)
-    _print_evaluation(report)
+        report = evaluate_pairs(pairs, out or Path(scratch), preset=weights, tile=tile, device=device.value,
+                                bf16=bf16_choice(bf16))
+    if as_json:
+        print_json(evaluation_summary(report))
+    else:
+        _print_evaluation(report)
+
+
+def evaluation_summary(report) -> dict:
+    """The ``--json`` summary of eval-restore: the preset, one record per image, and the means."""
+    fields = ("psnr_input", "psnr_output", "ssim_input", "ssim_output", "seconds")
+    return {"preset": report.preset,
+            "images": [{"name": row.name, **{field: round(getattr(row, field), 4) for field in fields}}
+                       for row in report.rows],
+            "mean": {field: round(report.mean(field), 4) for field in fields}}
 
 
 def _print_evaluation(report) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from agent.cli.console import table_console
 
     table = Table(title=f"restoration quality ({report.preset})")
     for column in ("image", "PSNR in -> out (dB)", "SSIM in -> out", "seconds"):
@@ -144,4 +214,4 @@ def _print_evaluation(report) -> None:
     table.add_row("[bold]mean", f"{report.mean('psnr_input'):.2f} -> {report.mean('psnr_output'):.2f}",
                   f"{report.mean('ssim_input'):.4f} -> {report.mean('ssim_output'):.4f}",
                   f"{report.mean('seconds'):.1f}")
-    Console(width=160).print(table)
+    table_console().print(table)

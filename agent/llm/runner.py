@@ -12,9 +12,7 @@ problems get one repair round naming them, and whatever still fails is replaced 
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from agent.answer import GroundedAnswer, Restoration
@@ -110,12 +108,13 @@ class GroundedAgent:
         from langgraph.errors import GraphRecursionError
 
         from agent.llm.tools import make_agent_tools, restoration_from_messages
-        from agent.restoration_step import planned_preset, restore_for_answer
+        from agent.restoration_step import output_folder, planned_preset, restore_for_answer
 
-        out_dir = request.out_dir or Path(tempfile.mkdtemp(prefix="cnaps-restored-"))
+        out_dir = output_folder(request)
         # Offered only when the bundle's recommended model is a MIMO-UNet: the tool restores nothing else.
         can_restore = request.image is not None and planned_preset(request) is not None
-        tools = make_agent_tools(request.bundle, out_dir, with_restore=can_restore)
+        tools = make_agent_tools(request.bundle, out_dir, with_restore=can_restore, device=request.device,
+                                 bf16=request.bf16)
         messages = self._opening(request, None, tools=[tool.name for tool in tools])
         loop = create_agent(
             self.model, tools, system_prompt=messages[0].content, response_format=ToolStrategy(AnswerDraft)

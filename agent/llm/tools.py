@@ -41,13 +41,14 @@ def make_read_source_tool(bundle: QuestionBundle) -> BaseTool:
     )
 
 
-def make_agent_tools(bundle: QuestionBundle, out_dir: Path, with_restore: bool) -> list[BaseTool]:
-    """The tools of one answer: read_source always, restore_image when an image is attached."""
+def make_agent_tools(bundle: QuestionBundle, out_dir: Path, with_restore: bool, device: str | None = None,
+                     bf16: bool | None = None) -> list[BaseTool]:
+    """The tools of one answer: read_source always, restore_image (on ``device``) when an image is attached."""
     tools = [make_read_source_tool(bundle)]
     if with_restore:
         from tools.langchain_tool import make_restore_tool
 
-        tools.append(make_restore_tool(out_dir))
+        tools.append(make_restore_tool(out_dir, device=device, bf16=bf16))
     return tools
 
 
