@@ -10,9 +10,14 @@ from agent.coverage import AspectCoverage, find_aspects, plan_coverage
 from agent.grounding import apply_verdict, find_violations_in_text
 from agent.prompting import render_sentence
 from agent.ranking import Ranker, make_ranker
+from agent.subquestions import SubQuestionContext, answer_sub_questions
 from agent.summaries import best_sentence, describing_sentences
+from agent.understanding import Understanding, understand
 from knowledge.bundle import QuestionBundle
 from knowledge.catalog import SourceProfile, paper_twins, profile_bundle
+
+#: Languages the answer templates are written in; a question in another language is answered in English.
+ANSWER_LANGUAGES = ("en",)
 
 
 @dataclass
@@ -27,14 +32,27 @@ class _Analysis:
     mode: str
     #: related papers that are a recommended model's own paper (the bundle gives both the same link)
     twins: dict[str, SourceProfile]
+    understanding: Understanding
+    ranker: Ranker
 
     @property
     def primary(self) -> SourceProfile:
-        return self.recommended[0]
+        """The source the workflow runs: the relevant one, else (off-topic) the first supplied."""
+        return self.understanding.primary or self.profiles[0]
 
     @property
     def recommended(self) -> list[SourceProfile]:
-        return [profile for profile in self.profiles if profile.source.role == "recommended"]
+        """The recommended models that bear on the question, the primary first (all of them when none does)."""
+        relevant = [profile for profile in self.understanding.relevant if profile.source.role == "recommended"]
+        return relevant if self.understanding.primary is not None and relevant else (
+            [self.primary] if self.understanding.primary is not None else [])
+
+    @property
+    def unrelated_recommended(self) -> list[SourceProfile]:
+        """Recommended models that do not bear on the question."""
+        relevant = {profile.id for profile in self.understanding.relevant}
+        return [profile for profile in self.profiles
+                if profile.source.role == "recommended" and profile.id not in relevant]
 
     @property
     def all_ids(self) -> list[str]:
@@ -66,34 +84,74 @@ def compose_offline(
         image: the user's image when one was given, so an image that was not restored is said to be so.
         ranker: how sources are ranked against the question (default: make_ranker(), from $CNAPS_RANKER).
     """
-    analysis = _analyse(bundle, ranker or make_ranker())
+    analysis = analyse(bundle, ranker or make_ranker())
+    understanding = analysis.understanding
+    off_topic = understanding.off_topic
+    language = understanding.language
     answer = GroundedAnswer(
         question=bundle.question,
+        language=language,
+        answer_language=language if language in ANSWER_LANGUAGES else "en",
+        off_topic=off_topic,
+        task_name=understanding.task.label if understanding.task is not None else None,
+        primary_source_id=understanding.primary.id if understanding.primary is not None else None,
         task=_task(analysis),
-        explanation=_explanation(analysis),
-        workflow=_workflow(analysis, restoration, image),
+        explanation=[] if off_topic else _unique(_explanation(analysis)),
+        workflow=[] if off_topic else _workflow(analysis, restoration, image),
         references=_references(analysis),
-        limitations=_limitations(analysis, restoration, image),
+        limitations=_unique(_limitations(analysis, restoration, image)),
+        sub_questions=answer_sub_questions(SubQuestionContext(bundle, understanding, analysis.profiles,
+                                                              analysis.ranker, analysis.twins)),
+        uncovered_aspects=_uncovered_aspects(analysis),
         restoration=restoration,
         backend="offline",
     )
     return apply_verdict(answer, bundle)
 
 
-def _analyse(bundle: QuestionBundle, ranker: Ranker) -> _Analysis:
+def analyse(bundle: QuestionBundle, ranker: Ranker | None = None) -> _Analysis:
+    """How the question reads against the bundle: the sources, the tasks asked, which sources bear on it."""
+    ranker = ranker or make_ranker()
     matches = find_aspects(bundle.question)
     profiles = profile_bundle(bundle, wanted={task for match in matches for task in match.aspect.needs})
     documents = [_ranking_text(profile) for profile in profiles]
     scores = dict(zip((profile.id for profile in profiles), ranker.scores(bundle.question, documents)))
+    understanding = understand(bundle.question, profiles, matches, ranker, scores)
+    if understanding.primary is not None:
+        profiles = [understanding.primary if profile.id == understanding.primary.id else profile
+                    for profile in profiles]
+    relevant = {profile.id for profile in understanding.relevant}
     plan = plan_coverage(matches, profiles)
+    for coverage in plan:
+        # Only a source that bears on the question explains part of it: a related deblurring paper's card does not
+        # explain why a super-resolution model's result looks real.
+        coverage.covers = [cover for cover in coverage.covers if cover.profile.id in relevant]
     outside = {violation.value for violation in find_violations_in_text(bundle.question, bundle)}
-    if not plan and max(scores.values(), default=0.0) < ranker.relevance_floor:
+    if understanding.off_topic:
         mode = "off_topic"
-    elif plan and not any(coverage.covered for coverage in plan) and any(c.match.aspect.needs for c in plan):
-        mode = "mismatch"
+    elif understanding.primary.source.role == "related":
+        mode = "related"
     else:
         mode = "normal"
-    return _Analysis(bundle, profiles, scores, plan, len(outside), mode, paper_twins(profiles))
+    return _Analysis(bundle, profiles, scores, plan, len(outside), mode, paper_twins(profiles), understanding, ranker)
+
+
+def _unique(statements: list[Statement]) -> list[Statement]:
+    """Each statement once: a fact said twice reads as padding."""
+    seen: set[str] = set()
+    kept = []
+    for statement in statements:
+        key = " ".join(statement.text.lower().split())
+        if key not in seen:
+            seen.add(key)
+            kept.append(statement)
+    return kept
+
+
+def _uncovered_aspects(analysis: _Analysis) -> list[str]:
+    """The question's own words for each part that no source bearing on it covers."""
+    phrases = [phrase for coverage in analysis.uncovered() for phrase in coverage.match.phrases]
+    return list(dict.fromkeys(phrases))
 
 
 def _ranking_text(profile: SourceProfile) -> str:
@@ -107,17 +165,19 @@ def _ranking_text(profile: SourceProfile) -> str:
 
 def _task(analysis: _Analysis) -> Statement:
     primary = analysis.primary
+    others = analysis.unrelated_recommended if analysis.mode == "related" else []
     text = render_sentence("answer_task.j2", mode=analysis.mode, primary=primary,
                            covered=analysis.covered_by(primary), uncovered=analysis.uncovered(),
-                           catalog=analysis.profiles)
-    ids = analysis.all_ids if analysis.mode == "off_topic" else [primary.id]
+                           catalog=analysis.profiles, others=others)
+    ids = analysis.all_ids if analysis.mode == "off_topic" else [primary.id, *(other.id for other in others)]
     return Statement(text=text, source_ids=ids)
 
 
 def _explanation(analysis: _Analysis) -> list[Statement]:
     realism_by_primary = any(c.match.aspect.id == "realism" for c in analysis.covered_by(analysis.primary))
     statements = []
-    for profile in analysis.recommended:
+    explained = analysis.recommended if analysis.mode == "normal" else [analysis.primary]
+    for profile in explained:
         # Name-dependent facts (trained on real blur...) belong with realism when the question asks about it.
         extra = [] if profile is analysis.primary and realism_by_primary else _name_facts(profile)
         paper = None if profile.card or profile.source.summary else analysis.paper_of(profile)
@@ -126,8 +186,6 @@ def _explanation(analysis: _Analysis) -> list[Statement]:
                                sentences=describing_sentences(described_by.source.summary or ""),
                                show_limits=profile is analysis.primary)
         statements.append(Statement(text=text, source_ids=[profile.id] + ([paper.id] if paper else [])))
-    if analysis.mode == "off_topic":
-        return statements
     for coverage in analysis.plan:
         for cover in sorted(coverage.covers, key=lambda c: _order(analysis, c.profile)):
             extra = _name_facts(cover.profile) if coverage.match.aspect.id == "realism" else []
@@ -168,7 +226,8 @@ def _workflow(analysis: _Analysis, restoration: Restoration | None, image: Path 
             "answer_workflow_input.j2", profile=primary, restoration=restoration, image_name=image_name)),
         WorkflowStep(stage="model", source_ids=model_ids, text=" ".join(model_texts)),
         WorkflowStep(stage="output", source_ids=[primary.id], text=render_sentence(
-            "answer_workflow_output.j2", profile=primary, restoration=restoration)),
+            "answer_workflow_output.j2", profile=primary, restoration=restoration,
+            output_name=Path(restoration.output_path).name if restoration else "")),
     ]
 
 
@@ -179,7 +238,9 @@ def _references(analysis: _Analysis) -> list[Reference]:
         covers = [coverage.match.aspect.action for coverage in analysis.covered_by(profile)]
         gap = next((g.reason for c in analysis.plan for g in c.gaps if g.profile is profile), "")
         relevance = render_sentence("answer_reference.j2", profile=profile, primary=profile is analysis.primary,
-                                    covers=covers, gap=gap, paper_of=analysis.twins.get(profile.id))
+                                    covers=covers, gap=gap, paper_of=analysis.twins.get(profile.id),
+                                    off_topic=analysis.mode == "off_topic",
+                                    bears=any(other.id == profile.id for other in analysis.understanding.relevant))
         # Name and links are copied from the bundle, never written.
         references.append(Reference(source_id=profile.id, name=profile.source.name, role=profile.source.role,
                                     links=profile.source.links.all(), relevance=relevance))
@@ -188,9 +249,6 @@ def _references(analysis: _Analysis) -> list[Reference]:
 
 def _limitations(analysis: _Analysis, restoration: Restoration | None, image: Path | None) -> list[Statement]:
     statements = []
-    if analysis.mode == "off_topic":
-        statements.append(Statement(text=render_sentence("answer_limitation_off_topic.j2"),
-                                    source_ids=analysis.all_ids))
     for coverage in analysis.uncovered():
         statements.append(Statement(text=render_sentence("answer_limitation_aspect.j2", coverage=coverage),
                                     source_ids=coverage.source_ids() or analysis.all_ids))
@@ -198,8 +256,9 @@ def _limitations(analysis: _Analysis, restoration: Restoration | None, image: Pa
         statements.append(Statement(text=render_sentence("answer_limitation_outside.j2", count=analysis.outside_names),
                                     source_ids=analysis.all_ids))
     if image is not None and restoration is None:
+        recommended = [profile for profile in analysis.profiles if profile.source.role == "recommended"]
         statements.append(Statement(
-            text=render_sentence("answer_limitation_unrestored.j2", image_name=image.name,
-                                 profiles=analysis.recommended),
-            source_ids=[profile.id for profile in analysis.recommended]))
+            text=render_sentence("answer_limitation_unrestored.j2", image_name=image.name, profiles=recommended,
+                                 off_topic=analysis.mode == "off_topic"),
+            source_ids=[profile.id for profile in recommended] or analysis.all_ids))
     return statements

@@ -35,18 +35,49 @@ class SourceProfile:
 def profile_bundle(bundle: QuestionBundle, wanted: set[str] | frozenset[str] = frozenset()) -> list[SourceProfile]:
     """Profile every supplied source of ``bundle``, recommended first.
 
+    A source whose own name and summary reveal no task is read through its paper when the bundle supplies that
+    paper as a related source (the same link, or a name that starts the same way), and else through the task its
+    own title names ("... Reflection Removal ..."), so a model the project has never heard of still has one.
+
     Args:
         wanted: ids of the tasks the question calls for; a source that serves several is presented for one of these.
     """
     supplied = bundle.supplied_text().lower()
-    return [_profile(source, supplied, wanted) for source in bundle.sources]
+    papers = paper_of_sources(bundle.sources)
+    return [_profile(source, supplied, wanted, papers.get(source.id)) for source in bundle.sources]
 
 
-def _profile(source: Source, supplied: str, wanted: set[str] | frozenset[str]) -> SourceProfile:
+def _profile(source: Source, supplied: str, wanted: set[str] | frozenset[str], paper: Source | None) -> SourceProfile:
     card = card_for(source)
     served = (tasks()[card.task],) if card else infer_tasks(source)
+    if not served and paper is not None:
+        served = infer_tasks(paper)
+    if not served:
+        served = title_tasks(source) or (title_tasks(paper) if paper is not None else ())
     task = next((task for task in served if task.id in wanted), served[0] if served else None)
     return SourceProfile(source=source, card=card, task=task, name=_prose_name(source, card, supplied), tasks=served)
+
+
+#: Words that end a task phrase in a title ("Single Image Reflection Removal", "Video Frame Interpolation").
+_TASK_NOUNS = ("removal|enhancement|restoration|reconstruction|estimation|segmentation|detection|recognition|"
+               "upsampling|super-resolution|synthesis|generation|editing|completion|correction|deblurring|"
+               "denoising|dehazing|deraining|desnowing|inpainting|colori[sz]ation|tracking|matting|interpolation|"
+               "stabili[sz]ation|retouching|harmoni[sz]ation|relighting|captioning|translation|transfer")
+_TASK_PHRASE = re.compile(rf"\b((?:[A-Za-z][\w-]*\s+){{0,3}}(?:{_TASK_NOUNS}))\b", re.IGNORECASE)
+_PHRASE_LEAD = re.compile(r"^(?:(?:for|via|with|in|of|on|a|an|the|to|towards?|and|by|using|from|is|we|our|"
+                          r"propose|present|introduce|new|novel|efficient|fast|simple)\s+)+", re.IGNORECASE)
+
+
+def title_tasks(source: Source) -> tuple[Task, ...]:
+    """The task a source's own title (else its summary) names, for a task outside knowledge/tasks.yaml."""
+    for text in (source.name, source.summary or ""):
+        match = _TASK_PHRASE.search(text)
+        if match:
+            phrase = _PHRASE_LEAD.sub("", match.group(1)).strip()
+            label = " ".join(word if word.isupper() else word.lower() for word in phrase.split())
+            return (Task(id=f"own:{label}", label=label, family="", definition="", cues=[],
+                         input=f"an image that needs {label}", output=f"the image after {label}"),)
+    return ()
 
 
 #: Beyond a source's main task, a summary that hits only symptom cues must hit them this often before the
@@ -94,14 +125,34 @@ def work_keys(source: Source) -> set[str]:
 
 
 def paper_twins(profiles: list[SourceProfile]) -> dict[str, SourceProfile]:
-    """Related papers that are the paper of a recommended model (a shared link): related id -> recommended profile."""
-    twins = {}
-    recommended = [profile for profile in profiles if profile.source.role == "recommended"]
-    for profile in profiles:
-        if profile.source.role != "related":
-            continue
-        keys = work_keys(profile.source)
-        match = next((model for model in recommended if keys & work_keys(model.source)), None)
-        if match is not None:
-            twins[profile.id] = match
-    return twins
+    """Related papers that are the paper of a recommended model (a shared link or name): related id -> its profile."""
+    by_id = {profile.id: profile for profile in profiles}
+    return {paper.id: by_id[model_id]
+            for model_id, paper in paper_of_sources([profile.source for profile in profiles]).items()}
+
+
+def paper_of_sources(sources: list[Source]) -> dict[str, Source]:
+    """Recommended model id -> the related paper that is its paper: the same repository, arXiv id or page, or a name
+    that begins the same way ("RealESRGAN_x4plus" and "Real-ESRGAN: Training Real-World ...")."""
+    papers = {}
+    related = [source for source in sources if source.role == "related"]
+    for model in (source for source in sources if source.role == "recommended"):
+        keys, stem = work_keys(model), _name_stem(model.name)
+        match = next((paper for paper in related if keys & work_keys(paper)), None)
+        if match is None and len(stem) >= 4:
+            match = next((paper for paper in related if _same_stem(stem, _name_stem(paper.name.partition(":")[0]))),
+                         None)
+        if match is not None and all(match.id != paper.id for paper in papers.values()):
+            papers[model.id] = match
+    return papers
+
+
+def _same_stem(first: str, second: str) -> bool:
+    shorter, longer = sorted((first, second), key=len)
+    return len(shorter) >= 4 and longer.startswith(shorter)
+
+
+def _name_stem(name: str) -> str:
+    """The letters and digits of a name's first word-run before a size or variant suffix (_x4plus, -GoPro)."""
+    head = re.split(r"[_\s(]", name.strip(), maxsplit=1)[0]
+    return re.sub(r"[^a-z0-9]", "", head.lower())

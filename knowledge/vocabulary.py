@@ -20,6 +20,8 @@ class Task(BaseModel):
     symptom_cues: list[str] = Field(default_factory=list)
     input: str
     output: str
+    #: requests a user with this task might write, compared with a question by meaning
+    examples: list[str] = Field(default_factory=list)
 
     def hits(self, text: str, symptoms: bool = True) -> int:
         """How many times this task's cues (and, if ``symptoms``, its symptom cues) occur in ``text``.

@@ -70,7 +70,8 @@ def test_question_about_a_model_outside_the_bundle() -> None:
         "question": "Should I use Real-ESRGAN from https://github.com/xinntao/Real-ESRGAN to sharpen my blurry photo?"})
     answer = compose(bundle)
     assert answer.grounded
-    said = statements(answer) + render_markdown(answer).split("\n", 3)[3]
+    # What the answer says (the user's own words, echoed and quoted beside the sub-answers, are not counted).
+    said = statements(answer) + "\n".join(item.text for item in answer.sub_questions)
     assert "Real-ESRGAN" not in said and "xinntao" not in said
     assert any("not include" in s.text and "outside the supplied sources" in s.text for s in answer.limitations)
 
@@ -78,9 +79,11 @@ def test_question_about_a_model_outside_the_bundle() -> None:
 def test_off_topic_question() -> None:
     bundle = SEED.model_copy(update={"question": "What is a good sourdough bread recipe for beginners?"})
     answer = compose(bundle)
-    assert answer.grounded
-    assert answer.task.text.startswith("Your question does not match any task the supplied sources serve")
-    assert any(s.text.startswith("The supplied sources do not cover your question") for s in answer.limitations)
+    assert answer.grounded and answer.off_topic
+    assert answer.task_name is None and answer.primary_source_id is None and answer.workflow == []
+    assert answer.task.text.startswith("None of the supplied sources bears on your question")
+    assert "deblurring" not in statements(answer)
+    assert all(item.status == "not_given" for item in answer.sub_questions)
 
 
 NO_CARD = """A user has asked the following question:
@@ -136,9 +139,13 @@ def test_restoration_is_reported_exactly_as_it_ran(tmp_path: Path) -> None:
     answer = compose(SEED, restoration=run, image=tmp_path / "in.png")
     assert answer.grounded and answer.restoration == run
     workflow = " ".join(step.text for step in answer.workflow)
-    assert "“cnaps-lite” weights" in workflow and "2.35 s" in workflow and "in_restored.png" in workflow
-    assert "from 100.0 to 150.0 (+50.0%)" in workflow
-    assert "are not installed" in workflow
+    # Run details (preset, seconds, notes, folders) are in the run table and answer.json, not in the prose.
+    assert "cnaps-lite" not in workflow and "2.35 s" not in workflow and str(tmp_path) not in workflow
+    assert "written as in_restored.png" in workflow and "from 100.0 to 150.0 (+50.0%)" in workflow
+    table = render_markdown(answer).split("## What the restoration run did", 1)[1]
+    assert "cnaps" in table.split("| Weights preset |")[1].split("\n")[0]
+    assert "35 s" in table.split("| Time |")[1].split("\n")[0]
+    assert "are not installed" in table
     assert not any("not restored" in s.text for s in answer.limitations)
 
 
@@ -152,7 +159,8 @@ def test_an_image_that_was_not_restored_is_never_claimed(tmp_path: Path) -> None
 
 def test_markdown_reads_as_a_document() -> None:
     markdown = render_markdown(compose(SEED))
-    for heading in ("## Task", "## How it works", "## Workflow", "## References", "## Limitations"):
+    for heading in ("## Task", "## Your questions", "## How it works", "## Workflow", "## References",
+                    "## What the sources do not cover"):
         assert heading in markdown
     assert "1. **Input.**" in markdown and "3. **Output.**" in markdown
     assert "- Code: <https://github.com/chosj95/MIMO-UNet>" in markdown
@@ -178,7 +186,7 @@ EVERY_ASPECT = ("My blurry, noisy photo with dark shadows and scratches needs up
 def test_card_facts_name_nothing_the_bundle_does_not_supply(card) -> None:
     said = ""
     # Blur yields to masks and point clouds ("crisper masks"), so it gets a question of its own.
-    for question in (EVERY_ASPECT, "My blurry photo: can it be sharp?"):
+    for question in (EVERY_ASPECT, "My blurry photo: can it be sharp?", "Can my blurry photo be sharp without looking fake?"):
         bundle = parse_bundle_text(f'A user has asked the following question:\n"{question}"\n\n'
                                    f"### Recommended AI Models:\nModel: {card.short_name}\n")
         answer = compose(bundle)

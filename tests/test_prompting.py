@@ -14,7 +14,7 @@ def test_answer_templates_ship_with_the_package() -> None:
     for name in ("answer.md.j2", "answer_task.j2", "answer_how.j2", "answer_aspect.j2", "answer_reference.j2",
                  "answer_workflow_input.j2", "answer_workflow_model.j2", "answer_workflow_output.j2",
                  "answer_limitation_aspect.j2", "answer_limitation_outside.j2",
-                 "answer_limitation_off_topic.j2", "answer_limitation_unrestored.j2"):
+                 "answer_limitation_unrestored.j2", "answer_sub_question.j2", "answer_language_note.j2"):
         assert name in names
 
 

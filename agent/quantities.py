@@ -1,0 +1,65 @@
+"""Figures a supplied summary states (32.5 dB, 4x, 12 ms, 30%), so number questions use only the bundle's numbers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.summaries import split_sentences
+
+# Unit spellings -> one unit name; longer spellings first so "dB" is not read as a bare number.
+_UNITS = {
+    "dB": r"d[bB]",
+    "%": r"%|percent|per cent",
+    "x": r"[x×]|times|-fold",
+    "ms": r"ms|milliseconds?",
+    "s": r"s|sec|seconds?",
+    "fps": r"fps|frames per second",
+    "M parameters": r"M(?:\s*param(?:eter)?s)?|million param(?:eter)?s",
+    "GFLOPs": r"G(?:FLOP|MAC)s?",
+}
+_NUMBER = r"(?<![\w.])(\d+(?:[.,]\d+)?)"
+_QUANTITY = re.compile(_NUMBER + r"\s*(" + "|".join(f"(?:{pattern})" for pattern in _UNITS.values()) + r")(?![\w])")
+# What a question's words say about the unit it wants.
+_ASKED_UNITS = (
+    ("dB", re.compile(r"\bdB\b|psnr|decibel", re.IGNORECASE)),
+    ("%", re.compile(r"%|percent|por ?ciento|pour ?cent|prozent", re.IGNORECASE)),
+    ("x", re.compile(r"\btimes\b|\bfold\b|\bveces\b|\bfois\b|\bmal\b|倍", re.IGNORECASE)),
+    ("ms", re.compile(r"\bms\b|millisecond", re.IGNORECASE)),
+    ("fps", re.compile(r"\bfps\b|frames per second", re.IGNORECASE)),
+    ("M parameters", re.compile(r"param", re.IGNORECASE)),
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number with its unit, as written in one supplied sentence."""
+
+    value: float
+    unit: str
+    written: str
+    sentence: str
+
+
+def find_quantities(summary: str, unit: str | None = None) -> list[Quantity]:
+    """Every number with a unit in ``summary``, in order; only those in ``unit`` when it is given."""
+    found = []
+    for sentence in split_sentences(summary):
+        for match in _QUANTITY.finditer(sentence):
+            name = _unit_name(match.group(2))
+            if unit is None or name == unit:
+                value = float(match.group(1).replace(",", "."))
+                found.append(Quantity(value, name, match.group(0), sentence))
+    return found
+
+
+def unit_asked(question: str) -> str | None:
+    """The unit a number question asks about, when its words say ("how many dB", "what percent"), else None."""
+    return next((unit for unit, pattern in _ASKED_UNITS if pattern.search(question)), None)
+
+
+def _unit_name(written: str) -> str:
+    for name, pattern in _UNITS.items():
+        if re.fullmatch(pattern, written):
+            return name
+    return written
