@@ -1,1 +1,1 @@
-"""The answer-evaluation harness: labelled bundles in, per-metric scores and failing bundles out (cnaps eval-answers)."""
+"""The answer-evaluation harness (cnaps eval-answers): labelled bundles in, scores and failing bundles out."""

@@ -24,7 +24,7 @@ MODEL_NAMES = "model_names.yaml"
 
 @cache
 def known_model_names() -> tuple[str, ...]:
-    """Well-known model and tool names (agent/evaluation/model_names.yaml) that an answer may name only when supplied."""
+    """Well-known model and tool names (model_names.yaml beside this module): an answer names them only if supplied."""
     import yaml
 
     text = resources.files("agent.evaluation").joinpath(MODEL_NAMES).read_text(encoding="utf-8")

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from agent.evaluation.allowlist import allowlist_violations
 from agent.evaluation.labels import BundleLabels, SubQuestionLabel
-from agent.evaluation.text import clip, contains, contains_any, fold
+from agent.evaluation.text import clip, contains, contains_any, fold, unmark
 from knowledge.bundle import QuestionBundle
 
 #: Paragraphs shorter than this may repeat (headings, "Input", short notes).
 REPEAT_MIN_CHARS = 40
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]\s+|\d{1,3}[.)]\s+)")
-_BOLD_LEAD = re.compile(r"^\*\*[^*]{1,60}\*\*[.:]?\s*")
+_URL_IN_TEXT = re.compile(r"<?https?://\S+>?")
 
 
 @dataclass
@@ -83,9 +83,13 @@ def check_language(answer: dict, labels: BundleLabels) -> Check:
 
 
 def declared_uncovered(answer: dict) -> list[str]:
-    """Every text in which the answer declares something uncovered: ``uncovered_aspects`` and the limitations."""
+    """Every text in which the answer declares something uncovered: ``uncovered_aspects``, the limitations, and the
+    sub-questions it declines (status ``not_given``)."""
     declared = [str(item) for item in (_field(answer, "uncovered_aspects") or []) if item]
     declared += [_text_of(item) for item in (_field(answer, "limitations") or [])]
+    declined = [item for item in (_field(answer, "sub_questions") or [])
+                if isinstance(item, dict) and item.get("status") == "not_given"]
+    declared += [f"{item.get('question') or ''} {item.get('text') or ''}" for item in declined]
     return [text for text in declared if text]
 
 
@@ -149,7 +153,7 @@ def check_allowlist(answer: dict, markdown: str, bundle: QuestionBundle, labels:
     """Passes when neither the Markdown nor answer.json holds anything the bundle does not allow (see allowlist)."""
     quoted = [str(item.get("question")) for item in (_field(answer, "sub_questions") or [])
               if isinstance(item, dict) and item.get("question")]
-    markdown = _without_quotes(markdown, [bundle.question, *quoted], bundle.question)
+    markdown = _without_quotes(unmark(markdown), [bundle.question, *quoted], bundle.question)
     found = allowlist_violations(answer_texts(answer, markdown, bundle.question), bundle, labels.forbidden)
     if not found:
         return Check(True)
@@ -167,12 +171,14 @@ def _without_quotes(markdown: str, quotes: list[str], question: str) -> str:
 
 
 def repeated_paragraphs(markdown: str, question: str = "") -> list[str]:
-    """Paragraphs (or list items) of at least REPEAT_MIN_CHARS characters that appear again in the same answer,
-    alone or inside a longer paragraph; the echo of the user's question is not counted. One entry per repeat."""
-    units = [unit for unit in _paragraphs(markdown) if not question or fold(question) not in unit]
+    """Paragraphs (or list items) of at least REPEAT_MIN_CHARS characters (links not counted) that appear again in the
+    same answer, alone or inside a longer paragraph; the echo of the user's question is not counted. One entry per
+    repeat."""
+    units = [unit for unit in _paragraphs(unmark(markdown)) if not question or fold(question) not in unit]
     repeats = []
     for index, unit in enumerate(units):
-        if len(unit) < REPEAT_MIN_CHARS:
+        # A link list item ("Paper: <url>") repeats when a model and its paper share a link; that is not prose.
+        if len(_URL_IN_TEXT.sub("", unit)) < REPEAT_MIN_CHARS:
             continue
         earlier = units[:index]
         if unit in earlier or any(unit in other for other in units if other is not unit and len(other) > len(unit)):
@@ -181,7 +187,7 @@ def repeated_paragraphs(markdown: str, question: str = "") -> list[str]:
 
 
 def _paragraphs(markdown: str) -> list[str]:
-    """Blank-line separated blocks, split further into list items; list markers and bold lead-ins removed; folded."""
+    """Blank-line separated blocks, split further into list items, without list markers; folded."""
     units = []
     for block in re.split(r"\n\s*\n", markdown):
         lines = block.strip().split("\n")
@@ -192,7 +198,8 @@ def _paragraphs(markdown: str) -> list[str]:
             else:
                 items[-1] += " " + line
         for item in items:
-            text = _BOLD_LEAD.sub("", _LIST_MARKER.sub("", item).strip())
+            # A bold lead-in ("**S2 · FeatSharp**", "**Model.**") stays: it is the subject of what follows.
+            text = _LIST_MARKER.sub("", item).strip()
             if text and not text.startswith(("#", "|", "---")):
                 units.append(fold(text))
     return units

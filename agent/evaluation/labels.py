@@ -104,7 +104,7 @@ def find_cases(folder: Path) -> list[EvalCase]:
     """Every bundle of ``folder`` (not recursive) paired with its labels; an unpaired file is a case with a problem."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise EvaluationError(f"{folder}: no such folder; give a folder of bundles with NAME{LABELS_SUFFIX} beside each")
+        raise EvaluationError(f"{folder}: no such folder; give a folder of bundles, each with NAME{LABELS_SUFFIX}")
     files = sorted(path for path in folder.iterdir() if path.is_file() and not path.name.startswith("."))
     labels = {path.name[: -len(LABELS_SUFFIX)]: path for path in files if path.name.endswith(LABELS_SUFFIX)}
     bundles: dict[str, list[Path]] = {}

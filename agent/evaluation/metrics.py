@@ -1,4 +1,4 @@
-"""Scores of an evaluation run: one per metric, from every bundle's checks, compared with the repository's thresholds."""
+"""Scores of an evaluation run: one per metric, from every bundle's checks, compared with the repo's thresholds."""
 
 from __future__ import annotations
 

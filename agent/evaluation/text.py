@@ -11,6 +11,11 @@ def fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+def unmark(text: str) -> str:
+    """``text`` without the code spans and backslash escapes a Markdown rendering adds (links become `<code>`)."""
+    return re.sub(r"\\(?=[\\`*_{}\[\]()#+\-.!<>|])", "", text).replace("`", "")
+
+
 def contains(text: str, wanted: str) -> bool:
     """Whether ``wanted`` occurs in ``text`` (folded); a number at either end of ``wanted`` must not continue a number
     in ``text``, so "1.2 dB" is not found in "31.2 dB" nor "12" in "125"."""
