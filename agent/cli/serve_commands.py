@@ -13,11 +13,21 @@ from agent.cli.app import app
 def chat(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for every interface)."),
     port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
+    share: bool = typer.Option(False, "--share", help="Also publish the page through a temporary public "
+                                                      "gradio.live link (needs internet)."),
 ) -> None:
     """Serve the chat web page: ask with an image, get the grounded answer and the restored image."""
+    import signal
+
     from agent.web.chat import launch_chat
 
-    launch_chat(host, port)
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    launch_chat(host, port, share=share)
+
+
+def _stop_like_ctrl_c(signum, frame) -> None:
+    """SIGTERM stops the page as Ctrl+C does, so its working folders are removed on the way out."""
+    raise KeyboardInterrupt
 
 
 @app.command()

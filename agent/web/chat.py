@@ -136,8 +136,11 @@ def build_chat_app(session: ChatSession | None = None):
     return page
 
 
-def launch_chat(host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Serve the chat page until interrupted; system fonts only, so the page needs no internet."""
+def launch_chat(host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+    """Serve the chat page until interrupted; system fonts only, so the page needs no internet.
+
+    ``share`` also publishes it through a temporary gradio.live link, which needs internet.
+    """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
@@ -146,5 +149,11 @@ def launch_chat(host: str = "127.0.0.1", port: int = 7860) -> None:
     page = build_chat_app()
     # Models load while the first user is still typing.
     threading.Thread(target=warm_up, args=(default_backend_name(),), daemon=True, name="cnaps-warm-up").start()
+    # quiet: Gradio's own hint names launch(share=True), which a cnaps user cannot call; `cnaps chat --share` can.
     page.launch(server_name=host, server_port=port, theme=theme, css=page_text("chat_style.css.j2"),
-                footer_links=[], ssr_mode=False, show_error=True, max_file_size=UploadLimits().max_image_bytes)
+                footer_links=[], ssr_mode=False, show_error=True, max_file_size=UploadLimits().max_image_bytes,
+                share=share, quiet=True, prevent_thread_lock=True)
+    print(f"* Running on local URL:  http://{host}:{page.server_port}", flush=True)
+    if not share:
+        print("* For a temporary public link (needs internet), run: cnaps chat --share", flush=True)
+    page.block_thread()

@@ -7,6 +7,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -25,6 +26,8 @@ class JobStore:
             Path(root).mkdir(parents=True, exist_ok=True)
         # A private folder of our own, even under a given root, so close() never deletes a user's files.
         self.root = Path(tempfile.mkdtemp(prefix="cnaps-web-", dir=root))
+        # Removed with the store or at interpreter exit at the latest, so no cnaps-web-* outlives its server.
+        self._remove_root = weakref.finalize(self, shutil.rmtree, str(self.root), ignore_errors=True)
         self.max_jobs = max_jobs
         self._images: OrderedDict[str, Path | None] = OrderedDict()
         self._lock = threading.Lock()
@@ -73,4 +76,4 @@ class JobStore:
         """Delete every folder (the server is stopping)."""
         with self._lock:
             self._images.clear()
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._remove_root()
