@@ -108,10 +108,10 @@ def test_a_question_with_an_image_gets_a_grounded_answer_and_a_restored_image(ba
     assert answer["question"] == SEED_QUESTION and answer["grounded"] and not answer["violations"]
     assert answer_links(answer) and answer_links(answer) <= load_bundle(SEED).allowed_links()
     # The restored image is served by id, has the input's size, and no server path leaks into the JSON.
-    assert body["restored_image_url"] == f"{base_url}/v1/images/{body['id']}"
+    assert body["restored_image_url"] == f"/v1/images/{body['id']}"  # relative: never built from the Host header
     assert answer["restoration"]["output_path"] == body["restored_image_url"]
-    assert answer["restoration"]["input_path"] == "input.png" and "cnaps-web-" not in response.text
-    image = httpx.get(body["restored_image_url"])
+    assert answer["restoration"]["input_path"] == "photo.png" and "cnaps-web-" not in response.text
+    image = httpx.get(base_url + body["restored_image_url"])
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     with Image.open(io.BytesIO(image.content)) as restored:
         assert restored.size == (128, 96)
@@ -246,3 +246,154 @@ def test_cnaps_serve_starts_a_server_and_stops_cleanly(tmp_path):
         if server.poll() is None:
             server.kill()
             server.wait(30)
+
+
+# --- Jobs: POST /v1/jobs, GET/DELETE /v1/jobs/{id}, GET /v1/jobs/{id}/events ---
+
+def post_job(url: str, **parts) -> httpx.Response:
+    data = {key: value for key, value in parts.items() if isinstance(value, str)}
+    files = {key: value for key, value in parts.items() if isinstance(value, tuple)}
+    return httpx.post(f"{url}/v1/jobs", data=data, files=files or None, timeout=60)
+
+
+def wait_for_job(url: str, job_id: str, seconds: float = 600) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        job = httpx.get(f"{url}/v1/jobs/{job_id}", timeout=30).json()
+        if job["status"] in ("done", "failed", "cancelled"):
+            return job
+        assert time.monotonic() < deadline, f"job {job_id} still {job['status']}"
+        time.sleep(0.1)
+
+
+def many_tiles_image() -> tuple[str, bytes, str]:
+    """A 512x384 photo: with tile=64 its restoration takes about two hundred tiles, long enough to cancel."""
+    big = io.BytesIO()
+    Image.open(BLURRY).resize((512, 384)).save(big, format="PNG")
+    return ("street scene.png", big.getvalue(), "image/png")
+
+
+def read_events(url: str, job_id: str) -> list[tuple[str, dict]]:
+    """Every (event name, data) of a job's event stream, until the server ends it."""
+    import json
+
+    events, name = [], None
+    with httpx.stream("GET", f"{url}/v1/jobs/{job_id}/events", timeout=600) as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line.removeprefix("data: "))))
+    return events
+
+
+def test_a_job_is_accepted_at_once_then_polled_to_its_answer_and_restored_image(base_url):
+    response = post_job(base_url, question=SEED_QUESTION, image=image_part(), weights="cnaps-lite", tile="0",
+                        device="cpu")
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["status"] in ("queued", "running") and job["result"] is None
+    assert response.headers["location"] == job["status_url"] == f"/v1/jobs/{job['id']}"
+    assert job["events_url"] == f"/v1/jobs/{job['id']}/events"
+    done = wait_for_job(base_url, job["id"])
+    assert done["status"] == "done" and done["error"] is None and done["finished"]
+    # tile=0: one tile, the whole image; the progress says it was restored, then composed.
+    assert done["progress"] == {"stage": "finished", "tiles_done": 1, "tiles_total": 1}
+    result = done["result"]
+    assert result["id"] == job["id"] and result["answer"]["grounded"]
+    assert result["answer"]["restoration"]["preset"] == "cnaps-lite"
+    assert answer_links(result["answer"]) <= load_bundle(SEED).allowed_links()
+    image = httpx.get(base_url + result["restored_image_url"])
+    assert image.status_code == 200 and 'filename="photo_restored.png"' in image.headers["content-disposition"]
+    with Image.open(io.BytesIO(image.content)) as restored:
+        assert restored.size == (128, 96)
+    assert "api-jobs" not in httpx.get(base_url + done["status_url"]).text  # no server folder in the job either
+
+
+@pytest.mark.parametrize(("parts", "words"), [
+    ({"weights": "best-ever"}, "unknown weights preset 'best-ever'; choose one of cnaps-lite"),
+    ({"weights": "/etc/passwd"}, "unknown weights preset '/etc/passwd'"),
+    ({"tile": "10"}, "tile size 10 is too small"),
+    ({"tile": "-1"}, "tile"),
+    ({"device": "tpu"}, "unknown device 'tpu'"),
+])
+def test_job_and_answer_options_are_checked_before_any_work(base_url, parts, words):
+    for route in ("/v1/jobs", "/v1/answers"):
+        response = httpx.post(f"{base_url}{route}", data={"question": SEED_QUESTION, **parts}, timeout=60)
+        assert response.status_code == 422, response.text
+        assert words in response.json()["detail"]
+
+
+def test_server_sent_events_follow_a_job_tile_by_tile_to_its_answer(base_url):
+    job = post_job(base_url, question=SEED_QUESTION, image=many_tiles_image(), tile="96").json()
+    events = read_events(base_url, job["id"])
+    names = [name for name, _ in events]
+    assert names[-1] == "done" and set(names[:-1]) == {"progress"}
+    tiles = [data["progress"]["tiles_done"] for name, data in events if data["progress"]["stage"] == "restoring"]
+    assert tiles == sorted(tiles) and len(tiles) >= 2  # several steps seen, never going back
+    final = events[-1][1]
+    total = final["progress"]["tiles_total"]
+    assert total > 4 and final["progress"]["tiles_done"] == total
+    assert final["result"]["answer"]["restoration"]["input_path"] == "street_scene.png"
+    assert final["result"]["restored_image_url"].endswith(job["id"])
+
+
+def test_cancelling_stops_a_running_restoration_at_a_tile_and_a_queued_job_at_once(base_url):
+    wait_until_idle(base_url)
+    running = post_job(base_url, question=SEED_QUESTION, image=many_tiles_image(), tile="64").json()
+    queued = post_job(base_url, question=SEED_QUESTION, image=image_part()).json()
+    deadline = time.monotonic() + 300
+    while httpx.get(base_url + running["status_url"]).json()["progress"]["tiles_done"] < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert httpx.get(base_url + queued["status_url"]).json()["status"] == "queued"  # one worker: it waits its turn
+
+    cancelled_queued = httpx.delete(base_url + queued["status_url"])
+    assert cancelled_queued.status_code == 200 and cancelled_queued.json()["status"] == "cancelled"
+    assert httpx.delete(base_url + running["status_url"]).status_code == 200
+    stopped = wait_for_job(base_url, running["id"], 120)
+    assert stopped["status"] == "cancelled" and stopped["result"] is None
+    assert 1 <= stopped["progress"]["tiles_done"] < stopped["progress"]["tiles_total"]
+    assert httpx.get(f"{base_url}/v1/images/{running['id']}").status_code == 404
+    # The worker is free again: a new job is answered.
+    assert wait_for_job(base_url, post_job(base_url, question=SEED_QUESTION).json()["id"])["status"] == "done"
+
+
+def test_a_failed_job_says_why_and_a_finished_job_can_be_removed(base_url):
+    bad = post_job(base_url, question=SEED_QUESTION,
+                   image=("x.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png"))
+    assert bad.status_code == 422  # unreadable images are refused before a job exists
+    job = post_job(base_url, question=SEED_QUESTION, image=image_part()).json()
+    assert wait_for_job(base_url, job["id"])["status"] == "done"
+    removed = httpx.delete(base_url + job["status_url"])
+    assert removed.status_code == 200 and removed.json()["status"] == "done"
+    assert httpx.get(base_url + job["status_url"]).status_code == 404
+    assert httpx.get(f"{base_url}/v1/images/{job['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/v1/jobs/{id}", "/v1/jobs/{id}/events"])
+@pytest.mark.parametrize("job_id", ["0" * 32, "nope", "..%2F..%2Fetc"])
+def test_unknown_job_ids_are_404(base_url, path, job_id):
+    for method in ("GET", "DELETE") if path == "/v1/jobs/{id}" else ("GET",):
+        response = httpx.request(method, base_url + path.replace("{id}", job_id))
+        assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+@pytest.mark.slow
+def test_eight_concurrent_jobs_all_finish_and_keep_their_own_results(base_url):
+    wait_until_idle(base_url)
+    with ThreadPoolExecutor(8) as clients:
+        accepted = list(clients.map(lambda index: post_job(
+            base_url, question=SEED_QUESTION, image=(f"photo{index}.png", BLURRY.read_bytes(), "image/png")),
+            range(8)))
+    assert [response.status_code for response in accepted] == [202] * 8
+    ids = [response.json()["id"] for response in accepted]
+    assert len(set(ids)) == 8
+    assert httpx.get(f"{base_url}/healthz").json()["pool"]["running"] <= 1
+    finished = [wait_for_job(base_url, job_id) for job_id in ids]
+    assert [job["status"] for job in finished] == ["done"] * 8
+    for index, job in enumerate(finished):
+        assert job["result"]["answer"]["restoration"]["input_path"] == f"photo{index}.png"
+        image = httpx.get(base_url + job["result"]["restored_image_url"])
+        assert f'filename="photo{index}_restored.png"' in image.headers["content-disposition"]

@@ -7,6 +7,7 @@ import os
 import tempfile
 import threading
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -51,18 +52,58 @@ def resolve_bundle(question: str | None, document: str | None, origin: str = "<u
     return bundle.model_copy(update={"question": question}) if question else bundle
 
 
+@dataclass(frozen=True)
+class RestoreOptions:
+    """How a web request asks the image to be restored; None everywhere: what the bundle and machine call for.
+
+    Args:
+        weights: a preset name (never a path: web clients do not name files on the server).
+        tile: tile size in pixels, 0 for no tiling.
+        device: cpu, cuda or auto.
+    """
+
+    weights: str | None = None
+    tile: int | None = None
+    device: str | None = None
+
+    @classmethod
+    def checked(cls, weights: str | None = None, tile: int | None = None, device: str | None = None) -> RestoreOptions:
+        """Options a web client sent, refused with a RestorationError that names the choices when unusable."""
+        from tools.errors import RestorationError
+        from tools.inference import plan_tiles
+        from tools.presets import PRESETS
+        from tools.restore import resolve_device
+
+        weights = (weights or "").strip() or None
+        if weights is not None:
+            if weights not in PRESETS:
+                raise RestorationError(f"unknown weights preset {weights!r}; choose one of {', '.join(PRESETS)}")
+            if not PRESETS[weights].installed():
+                raise RestorationError(PRESETS[weights].missing_message())
+        if tile is not None:
+            plan_tiles(tile, tile, 16, tile)  # raises with the rule when the size is unusable
+        device = (device or "").strip().lower() or None
+        if device is not None:
+            resolve_device(device)
+        return cls(weights, tile, device)
+
+
 def answer_bundle(bundle: QuestionBundle, image: Path | None, backend: str, out_dir: Path,
-                  progress: Callable[[int, int], None] | None = None) -> GroundedAnswer:
+                  progress: Callable[[int, int], None] | None = None,
+                  options: RestoreOptions | None = None) -> GroundedAnswer:
     """Answer ``bundle`` with the named backend, restoring ``image`` into ``out_dir`` when the bundle calls for it.
 
     Args:
         progress: called with (tiles done, tiles total) while the image is restored.
+        options: weights, tile and device for the restoration.
     """
     from agent.backends.base import AnswerRequest
 
+    options = options or RestoreOptions()
     engine, serial = shared_backend(backend)
     with serial or nullcontext():
-        return engine.answer(AnswerRequest(bundle=bundle, image=image, out_dir=out_dir, progress=progress))
+        return engine.answer(AnswerRequest(bundle=bundle, image=image, out_dir=out_dir, progress=progress,
+                                           preset=options.weights, tile=options.tile, device=options.device))
 
 
 def shared_backend(name: str) -> tuple[Backend, threading.Lock | None]:

@@ -7,17 +7,19 @@ import mimetypes
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from agent.answer import GroundedAnswer
 from agent.errors import BackendError
-from agent.web.answer import (answer_bundle, check_backend_name, default_backend_name, resolve_bundle, warm_up,
-                              with_file_names)
-from agent.web.limits import UploadError, UploadLimits, check_bundle_bytes, check_image_bytes, check_question
+from agent.web.answer import answer_bundle, default_backend_name, warm_up
+from agent.web.answer_io import AnswerForm, AnswerResponse, answer_response, read_answer_form
+from agent.web.job_routes import add_job_routes
+from agent.web.jobs import JobBoard
+from agent.web.guards import BodyDeadline
+from agent.web.limits import UploadError, UploadLimits
 from agent.web.pool import PoolBusyError, PoolStats, WorkerPool
 from agent.web.store import JobStore
 from knowledge.errors import BundleError
@@ -31,16 +33,9 @@ class ApiConfig(BaseModel):
     queue_size: int = Field(default=16, ge=0, le=1000)
     limits: UploadLimits = Field(default_factory=UploadLimits)
     work_root: Path | None = None
-    max_jobs: int = Field(default=200, ge=1)
+    max_jobs: int = Field(default=200, ge=2)
+    job_seconds: float = Field(default=3600.0, gt=0, description="How long a finished job and its files are kept.")
     warm_up: bool = True
-
-
-class AnswerResponse(BaseModel):
-    """One answer: its random id, the verified GroundedAnswer and where to fetch the restored image."""
-
-    id: str
-    answer: GroundedAnswer
-    restored_image_url: str | None = None
 
 
 class ErrorResponse(BaseModel):
@@ -89,12 +84,15 @@ class BodySizeLimit:
         await self.app(scope, limited_receive, send)
 
 
-ERROR_KINDS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+ERROR_KINDS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "too_large",
                415: "unsupported_media_type", 422: "invalid_request", 503: "busy"}
 
 
 def _error_response(status: int, kind: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(ErrorResponse(error=kind, detail=detail).model_dump(), status_code=status, headers=headers)
+    from agent.web.guards import redact_paths
+
+    return JSONResponse(ErrorResponse(error=kind, detail=redact_paths(detail)).model_dump(), status_code=status,
+                        headers=headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -104,7 +102,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(error.status, ERROR_KINDS.get(error.status, "invalid_request"), str(error))
 
     async def bundle_error(_: Request, error: BundleError) -> JSONResponse:
-        return _error_response(422, "bad_bundle", str(error))
+        status = getattr(error, "status", 422)  # a bundle over the limits (knowledge/limits.py) says which
+        return _error_response(status, "too_large" if status == 413 else "bad_bundle", str(error))
 
     async def image_error(_: Request, error: RestorationError) -> JSONResponse:
         return _error_response(422, "bad_image", str(error))
@@ -123,34 +122,15 @@ def _install_error_handlers(app: FastAPI) -> None:
                              for item in error.errors())
         return _error_response(422, "invalid_request", problems)
 
-    for kind, handler in ((UploadError, upload_error), (BundleError, bundle_error), (RestorationError, image_error),
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        # Whatever went wrong, the client gets JSON without a traceback or a server path, and the server stays up.
+        return _error_response(500, "internal_error", f"the server could not answer this request "
+                                                      f"({type(error).__name__}); it is still running")
+
+    for kind, handler in ((Exception, unexpected), (UploadError, upload_error), (BundleError, bundle_error), (RestorationError, image_error),
                           (BackendError, backend_error), (PoolBusyError, busy), (HTTPException, http_error),
                           (RequestValidationError, validation_error)):
         app.add_exception_handler(kind, handler)
-
-
-async def _read_capped(upload: UploadFile, cap: int) -> bytes:
-    """At most ``cap + 1`` bytes of an upload: enough to tell that it is over the limit without reading it all."""
-    return await upload.read(cap + 1)
-
-
-async def _bundle_from_form(question: str | None, bundle: UploadFile | None, limits: UploadLimits):
-    question = check_question(question or "", limits)
-    if bundle is None and not question:
-        raise UploadError("send a question (form field 'question') or a bundle document (file field 'bundle')")
-    text = None
-    if bundle is not None:
-        text = check_bundle_bytes(await _read_capped(bundle, limits.max_bundle_bytes), bundle.content_type, limits)
-    return resolve_bundle(question, text, origin="uploaded bundle")
-
-
-def _public_answer(answer: GroundedAnswer, image_url: str | None) -> GroundedAnswer:
-    """The answer with the server's folders replaced by file names and the image URL: clients never see our disk."""
-    if answer.restoration is None:
-        return answer
-    answer = with_file_names(answer)
-    restoration = answer.restoration.model_copy(update={"output_path": image_url or ""})
-    return answer.model_copy(update={"restoration": restoration})
 
 
 def create_app(config: ApiConfig | None = None) -> FastAPI:
@@ -158,6 +138,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     config = config or ApiConfig()
     pool = WorkerPool(config.workers, config.queue_size)
     store = JobStore(config.work_root, config.max_jobs)
+    board = JobBoard(pool, store, keep_finished=config.max_jobs // 2, keep_seconds=config.job_seconds)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -167,13 +148,19 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         try:
             yield
         finally:
+            board.cancel_all()  # running restorations stop at their next tile instead of holding the shutdown
             pool.shutdown()
             store.close()
 
-    app = FastAPI(title="cnaps-agent", version="0.1.0", lifespan=lifespan,
-                  description="Grounded answers to CNAPS-style image questions, with real MIMO-UNet restoration.")
-    app.state.pool, app.state.store, app.state.config = pool, store, config
+    from fastapi_offline import FastAPIOffline
+
+    # /docs and /redoc from the package's own Swagger UI and ReDoc files: they work without internet.
+    app = FastAPIOffline(title="cnaps-agent", version="0.1.0", lifespan=lifespan,
+                         description="Grounded answers to CNAPS-style image questions, with real MIMO-UNet "
+                                     "restoration. Short requests: POST /v1/answers; long ones: POST /v1/jobs.")
+    app.state.pool, app.state.store, app.state.config, app.state.jobs = pool, store, config, board
     app.add_middleware(BodySizeLimit, max_bytes=config.limits.max_request_bytes)
+    app.add_middleware(BodyDeadline, seconds=config.limits.body_timeout_s)
     _install_error_handlers(app)
     errors = {status: {"model": ErrorResponse} for status in (413, 415, 422, 503)}
 
@@ -185,37 +172,21 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         return Health(status="ok", backends=list(BACKEND_NAMES), pool=pool.stats())
 
     @app.post("/v1/answers", response_model=AnswerResponse, responses=errors)
-    async def create_answer(
-        request: Request,
-        question: str | None = Form(None, description="The question; with a bundle it replaces the bundle's own."),
-        backend: str = Form(default_backend_name(), description="offline, openai or local."),
-        bundle: UploadFile | None = File(None, description="A CNAPS-style bundle document (text, YAML or JSON)."),
-        image: UploadFile | None = File(None, description="An image to restore (PNG, JPEG, WebP, BMP, TIFF)."),
-    ) -> AnswerResponse:
-        """Answer a question from the seed's sources or an uploaded bundle, restoring the image when one is sent."""
-        limits = config.limits
-        question_bundle = await _bundle_from_form(question, bundle, limits)
-        try:
-            check_backend_name(backend)
-        except BackendError as error:
-            raise UploadError(str(error)) from None
-        image_bytes = suffix = None
-        if image is not None:
-            image_bytes = await _read_capped(image, limits.max_image_bytes)
-            suffix = check_image_bytes(image_bytes, image.content_type, limits)
+    async def create_answer(request: Request, form: AnswerForm = Depends(read_answer_form)) -> AnswerResponse:
+        """Answer a question from the seed's sources or an uploaded bundle, restoring the image when one is sent.
+
+        The connection stays open until the answer is ready; for large images use POST /v1/jobs.
+        """
         job_id, folder = store.new_job()
         try:
-            image_path = None
-            if image_bytes is not None:
-                image_path = folder / f"input{suffix}"
-                image_path.write_bytes(image_bytes)
-            job = pool.submit(lambda: answer_bundle(question_bundle, image_path, backend, folder / "out"))
+            image_path = form.save_image(folder)
+            job = pool.submit(lambda: answer_bundle(form.bundle, image_path, form.backend, folder / "out",
+                                                    options=form.options))
             answer = await asyncio.wrap_future(job)
         except BaseException:
             store.discard(job_id)
             raise
-        image_url = _register_output(store, job_id, folder, answer, request)
-        return AnswerResponse(id=job_id, answer=_public_answer(answer, image_url), restored_image_url=image_url)
+        return answer_response(store, job_id, folder, answer, request)
 
     @app.get("/v1/images/{image_id}", response_class=FileResponse,
              responses={404: {"model": ErrorResponse}, 200: {"content": {"image/png": {}}}})
@@ -224,21 +195,12 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         path = store.image(image_id)
         if path is None:
             raise HTTPException(404, f"no restored image with id {image_id!r}; ids come from POST /v1/answers")
-        return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        # Saved as <stem>_restored.<ext>, so a download never takes the name of the photo it came from.
+        return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                            filename=path.name, content_disposition_type="inline")
 
+    add_job_routes(app, board, ErrorResponse)
     return app
-
-
-def _register_output(store: JobStore, job_id: str, folder: Path, answer: GroundedAnswer,
-                     request: Request) -> str | None:
-    """Remember the restored image when it lies inside the job folder, and return its absolute URL."""
-    if answer.restoration is None:
-        return None
-    output = Path(answer.restoration.output_path).resolve()
-    if not output.is_file() or not output.is_relative_to(folder.resolve()):
-        return None
-    store.set_image(job_id, output)
-    return str(request.url_for("get_image", image_id=job_id))
 
 
 def serve(host: str, port: int, config: ApiConfig | None = None) -> None:
