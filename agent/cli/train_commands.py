@@ -78,10 +78,17 @@ def synth_blur(
     out: Path = typer.Option(..., "--out", help="Folder that receives blurry/ and sharp/ sub-folders."),
     seed: int = typer.Option(7, "--seed", help="Seed of the blur kernels, noise and JPEG strength."),
     max_side: int | None = typer.Option(None, "--max-side", help="Shrink images whose longer side is larger."),
+    degradation: str = typer.Option("uniform", "--degradation",
+                                    help="uniform (one kernel per image) or realistic (non-uniform shake, moving "
+                                         "objects, defocus, saturated highlights, noise, JPEG)."),
 ) -> None:
     """Make a synthetic deblurring benchmark: blurred copies of sharp images with a fixed seed."""
     from tools.training.benchmark import make_synthetic_benchmark
 
-    stems = make_synthetic_benchmark(sharp, out, seed=seed, max_side=max_side)
+    try:
+        stems = make_synthetic_benchmark(sharp, out, seed=seed, max_side=max_side, degradation=degradation)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
     typer.echo(f"wrote {len(stems)} pairs to {out}/blurry and {out}/sharp; evaluate with: "
                f"cnaps eval-restore {out}/blurry {out}/sharp")

@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 from tools.training.blur import BlurRecipe, blur_whole_image
-from tools.training.data import list_images, load_rgb
+from tools.training.data import DEGRADATIONS, list_images, load_rgb
+from tools.training.realistic import degrade_whole_image_realistic
 from tools.weights_io import atomic_write_bytes
 
 
@@ -20,17 +21,23 @@ def _png_bytes(image: np.ndarray) -> bytes:
 
 
 def make_synthetic_benchmark(sharp: list[Path], out_dir: Path, seed: int = 7, max_side: int | None = None,
-                             recipe: BlurRecipe = BlurRecipe()) -> list[str]:
+                             recipe: BlurRecipe = BlurRecipe(), degradation: str = "uniform") -> list[str]:
     """Write ``out_dir/blurry/<stem>.png`` and ``out_dir/sharp/<stem>.png`` for every sharp image.
 
     Each image draws from its own generator seeded by (seed, index), so a subset reproduces exactly.
-    Returns the written stems.
+    ``degradation`` "realistic" uses tools.training.realistic; its sharp target is the photograph with
+    the same highlight clipping as the blurred frame. Returns the written stems.
     """
+    if degradation not in DEGRADATIONS:
+        raise ValueError(f"degradation must be one of {', '.join(DEGRADATIONS)}, not {degradation!r}")
     stems = []
     for index, path in enumerate(list_images(sharp)):
         rng = np.random.default_rng([seed, index])
         reference = load_rgb(path, max_side).astype(np.float32) / 255.0
-        blurry = blur_whole_image(reference, rng, recipe)
+        if degradation == "realistic":
+            blurry, reference, _ = degrade_whole_image_realistic(reference, rng)
+        else:
+            blurry = blur_whole_image(reference, rng, recipe)
         atomic_write_bytes(out_dir / "sharp" / f"{path.stem}.png", _png_bytes(reference))
         atomic_write_bytes(out_dir / "blurry" / f"{path.stem}.png", _png_bytes(blurry))
         stems.append(path.stem)
