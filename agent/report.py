@@ -129,14 +129,29 @@ def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) ->
     return section
 
 
-def build_report(jobs: list[ReportJob], backend: str) -> Report:
-    """Answer every job in order and gather the sections."""
-    import tempfile
+def build_report(jobs: list[ReportJob], backend: str, engine=None) -> Report:
+    """Answer every job and gather the sections in order, on ``engine`` (default: this process).
+
+    On the Ray engine the sections are answered as tasks, each in its own scratch folder; a section carries its
+    images embedded, so the report is the same whichever engine made it.
+    """
+    from agent.engine.answer_job import SectionWorker
+    from agent.engine.local import LocalEngine
+    from agent.engine.run import ItemProgress
+    from agent.engine.work import Job
 
     report = Report(generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), backend=backend)
-    with tempfile.TemporaryDirectory(prefix="cnaps-report-") as work:
-        for number, job in enumerate(jobs, start=1):
-            report.sections.append(answer_section(number, job, backend, Path(work)))
+    payloads = [{"key": str(number), "number": number, "job": job} for number, job in enumerate(jobs, start=1)]
+    engine = engine or LocalEngine()
+    sections = {}
+    with ItemProgress(f"report sections ({engine.name})", len(jobs)) as bars:
+        for result in engine.map(Job(SectionWorker, {"backend": backend}), payloads):
+            number = int(result["key"])
+            sections[number] = result.get("section") or ReportSection(number=number,
+                                                                      bundle_name=jobs[number - 1].bundle.name,
+                                                                      error=result["error"])
+            bars.advance()
+    report.sections = [sections[number] for number in sorted(sections)]
     return report
 
 

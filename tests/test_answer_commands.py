@@ -59,7 +59,9 @@ def test_batch_answers_good_bundles_reports_bad_ones_and_skips_finished(tmp_path
 
     first = cnaps("batch", inputs, "--out", out)
     assert first.returncode == 1
-    assert sorted(path.name for path in out.iterdir()) == ["ex_dashcam_frame", "seed"]
+    assert sorted(path.name for path in out.iterdir() if path.is_dir()) == ["ex_dashcam_frame", "seed"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 1} and (out / "manifest.jsonl").is_file()
     assert json.loads((out / "seed" / "answer.json").read_text())["grounded"] is True
     assert "2 answered, 0 skipped, 1 failed" in first.stdout and "broken.yaml" in first.stdout
 
@@ -123,3 +125,35 @@ def test_summary_folder_of_a_file_whose_name_has_a_hash_is_its_own() -> None:
     single = BatchResult(Path("in/a#b.txt"), Path("out/a_b"), "answered", "")
     item = BatchResult(Path("in/set.jsonl#q1"), Path("out/set/q1"), "answered", "", item="q1")
     assert (_folder_label(single), _folder_label(item)) == ("a_b", "set/q1")
+
+
+def test_ask_with_an_image_writes_cnaps_output_and_leaves_no_temp_folder(tmp_path: Path) -> None:
+    image = Path(__file__).parent / "fixtures" / "web_blurry_kodim23_128x96.png"
+    private_temp, work = tmp_path / "tmp", tmp_path / "work"
+    private_temp.mkdir(), work.mkdir()
+    shutil.copy(image, work / image.name)
+    environment = {**os.environ, "CNAPS_RANKER": "lexical", "CNAPS_BACKEND": "offline", "TMPDIR": str(private_temp)}
+    done = subprocess.run([sys.executable, "-c", "from agent.cli import main; main()", "ask",
+                           "How do I remove camera shake from this photo?", "--image", image.name],
+                          capture_output=True, text=True, env=environment, cwd=work, timeout=300)
+    assert done.returncode == 0, done.stderr
+    output = work / "cnaps-output"
+    assert sorted(path.name for path in output.iterdir()) == ["answer.json", "answer.md",
+                                                              "web_blurry_kodim23_128x96_restored.png"]
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line == ("wrote cnaps-output/answer.md, cnaps-output/answer.json, "
+                         "cnaps-output/web_blurry_kodim23_128x96_restored.png")
+    # The answer's table no longer shows the input and the restored image under one name.
+    assert "| Input | `web_blurry_kodim23_128x96.png` |" in done.stdout
+    assert "| Restored image | `cnaps-output/web_blurry_kodim23_128x96_restored.png` |" in done.stdout
+    assert not list(private_temp.glob("cnaps-*")), list(private_temp.iterdir())
+
+
+def test_ask_refuses_an_out_folder_whose_answer_file_is_the_bundle(tmp_path: Path) -> None:
+    bundle = tmp_path / "answer.json"
+    bundle.write_text(json.dumps({"question": "Which model removes motion blur?",
+                                  "recommended": [{"name": "Deblur-MIMO-UNet-RealBlur"}]}), encoding="utf-8")
+    before = bundle.read_bytes()
+    done = cnaps("ask", "--bundle", bundle, "--out", tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith("error: writing ") and "would overwrite" in done.stderr
+    assert bundle.read_bytes() == before

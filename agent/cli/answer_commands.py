@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from agent.cli.app import app
-from agent.cli.options import BF16, DEVICE, JSON, TILE, WEIGHTS_HELP, Device, bf16_choice
+from agent.cli.engine_options import ADDRESS, ENGINE, WORKERS
+from agent.cli.options import BF16, DEVICE, JSON, KEEP_OUTPUT, TILE, WEIGHTS_HELP, Device, bf16_choice, outcome_line
 
 FORMATS = ("md", "json")
 BUNDLE_SUFFIXES = (".txt", ".yaml", ".yml", ".json", ".jsonl", ".ndjson")
@@ -35,6 +36,7 @@ def ask(
     tile: int | None = TILE,
     device: Device = DEVICE,
     bf16: bool = BF16,
+    keep_output: bool = KEEP_OUTPUT,
 ) -> None:
     """Answer one question from its supplied sources only, and restore the image when one is given."""
     from agent.backends.base import AnswerRequest
@@ -51,7 +53,7 @@ def ask(
     question_bundle = _bundle_for(question, bundle)
     engine = _backend(backend, fallback)
     request = AnswerRequest(bundle=question_bundle, image=image, out_dir=out, preset=weights, tile=tile,
-                            device=device.value, bf16=bf16_choice(bf16))
+                            device=device.value, bf16=bf16_choice(bf16), keep_output=keep_output)
     answer = _answer_with_progress(engine, request)
     rendered = _render(answer, output_format)
     typer.echo(rendered, nl=not rendered.endswith("\n"))
@@ -59,6 +61,7 @@ def ask(
         written = write_answer(answer, out)
         if answer.restoration is not None:
             written.append(Path(answer.restoration.output_path))
+            typer.echo(f"restoration {outcome_line(answer.restoration)}", err=True)
         typer.echo("wrote " + ", ".join(str(path) for path in written), err=True)  # the last line: where it went
 
 
@@ -71,13 +74,24 @@ def batch(
     backend: str = typer.Option("", "--backend", help=BACKEND_HELP),
     fallback: str | None = typer.Option(None, "--fallback", help=FALLBACK_HELP),
     as_json: bool = JSON,
+    engine: str = ENGINE,
+    address: str | None = ADDRESS,
+    workers: int | None = WORKERS,
 ) -> None:
-    """Answer every bundle; a bad bundle is reported and skipped, and the others are still answered."""
+    """Answer every bundle; a bad bundle is reported and skipped, the others are answered; a re-run skips finished ones."""
     from agent.cli.batch import answer_all, batch_summary, print_summary
     from agent.cli.options import print_json
+    from agent.engine import open_engine
+    from agent.web.answer import check_backend_name, default_backend_name
 
-    engine = _backend(backend, fallback)
-    results = answer_all(paths, out, engine, force=force)
+    backend = check_backend_name(backend.strip() or default_backend_name())
+    if fallback:
+        check_backend_name(fallback)
+    from tools.files import check_output_folder
+
+    check_output_folder(out, "--out")  # before any bundle is answered
+    with open_engine(engine, address, workers) as runner:
+        results = answer_all(paths, out, backend, fallback, runner, force=force)
     if as_json:
         print_json(batch_summary(results))
     else:
@@ -142,10 +156,12 @@ def _render(answer, output_format: str) -> str:
 
 
 def refuse_answers_on_inputs(folder: Path, inputs: list[Path]) -> None:
-    """Raise a one-line error, before any work, when answer.md or answer.json in ``folder`` would replace an input."""
+    """Raise a one-line error, before any work, when ``folder`` cannot take outputs or answer.md or answer.json
+    in it would replace an input."""
     from tools.errors import RestorationError
-    from tools.files import lands_on
+    from tools.files import check_output_folder, lands_on
 
+    check_output_folder(folder, "--out")
     for name in ANSWER_FILES:
         for source in inputs:
             if source.exists() and lands_on(folder / name, source):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agent.cli.answer_commands import ANSWER_FILES, BUNDLE_SUFFIXES, write_answer
+from agent.cli.answer_commands import BUNDLE_SUFFIXES
 
 Status = Literal["answered", "skipped", "failed"]
 DETAIL_WIDTH = 90
@@ -57,63 +57,56 @@ def folder_names(files: list[Path]) -> dict[Path, str]:
     return names
 
 
-def answer_all(paths: list[Path], out: Path, engine, *, force: bool = False) -> list[BatchResult]:
-    """Answer every bundle under ``paths`` into ``out/<name>/``, with a progress bar on stderr."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+def answer_all(paths: list[Path], out: Path, backend: str, fallback: str | None, engine, *,
+               force: bool = False) -> list[BatchResult]:
+    """Answer every bundle under ``paths`` into ``out/<name>/`` on ``engine`` (local or Ray), with a progress bar.
 
-    from agent.cli.console import progress_console
+    A bundle whose answers the manifest in ``out`` records as made from the same bundle and backend, and still
+    intact, is skipped unless ``force``.
+    """
+    from agent.cli.answer_commands import write_answer
+    from agent.engine.answer_job import answer_many
 
     files, results = collect_bundles(paths)
     out = out.resolve()
     # Answers written by an earlier run must not be read back as bundles.
     files = [file for file in files if out not in file.resolve().parents]
     names = folder_names(files)
-    with Progress(TextColumn("[bold]answering"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  console=progress_console(), transient=True) as progress:
-        task = progress.add_task("", total=len(files))
-        for file in files:
-            progress.update(task, description=file.name)
-            results.extend(_answer_file(file, out / names[file], engine, force))
-            progress.advance(task)
-    return results
+    entries = [entry for file in files for entry in _bundle_entries(file, out, names[file])]
+    outcomes = answer_many(engine, [entry for entry, _, _ in entries], out, backend, fallback, write_answer,
+                           force=force)
+    return results + [_result(outcomes[entry.key], entry, source, label) for entry, source, label in entries]
 
 
-def _answer_file(file: Path, folder: Path, engine, force: bool) -> list[BatchResult]:
-    """Answer the bundle of a file into ``folder``, or each bundle of a many-bundle file into ``folder/<label>``."""
+def _bundle_entries(file: Path, out: Path, name: str) -> list[tuple]:
+    """(BundleEntry, source, item label) for the bundle of a file, or for each bundle of a many-bundle file."""
+    from agent.engine.answer_job import BundleEntry
     from knowledge.errors import BundleError
     from knowledge.parser import load_bundle_items
 
     try:
         items = load_bundle_items(file)
     except BundleError as error:
-        return [BatchResult(file, None, "failed", str(error))]
-    results = []
+        return [(BundleEntry(name, out / name, error=str(error)), file, None)]
+    entries = []
     for item in items:
         source = file if item.label is None else Path(f"{file}#{item.label}")
-        target = folder if item.label is None else folder / item.label
-        if item.error is not None:
-            result = BatchResult(source, None, "failed", str(item.error))
-        else:
-            result = _answer_one(source, item.bundle, target, engine, force)
-        result.item = item.label
-        results.append(result)
-    return results
+        key = name if item.label is None else f"{name}/{item.label}"
+        error = "" if item.error is None else str(item.error) or "unreadable bundle"
+        entries.append((BundleEntry(key, out / key, None if error else item.bundle, error), source, item.label))
+    return entries
 
 
-def _answer_one(source: Path, bundle, folder: Path, engine, force: bool) -> BatchResult:
-    from agent.backends.base import AnswerRequest
-    from agent.errors import USER_ERRORS
-
-    if not force and all((folder / name).is_file() for name in ANSWER_FILES):
-        return BatchResult(source, folder, "skipped", "already answered (use --force to answer again)")
-    try:
-        answer = engine.answer(AnswerRequest(bundle=bundle, out_dir=folder))
-        write_answer(answer, folder)
-    except USER_ERRORS as error:
-        return BatchResult(source, None, "failed", str(error))
-    except Exception as error:  # noqa: BLE001  (one broken bundle must not lose the others)
-        return BatchResult(source, None, "failed", f"{type(error).__name__}: {error}")
-    return BatchResult(source, folder, "answered", _clip(answer.task.text.split(". ")[0]), answer.grounded)
+def _result(outcome, entry, source: Path, label: str | None) -> BatchResult:
+    """The batch's view of an engine outcome: answered (with the task and grounding), skipped or failed."""
+    if outcome.status == "failed":
+        return BatchResult(source, None, "failed", outcome.detail, item=label)
+    if outcome.status == "skipped":
+        return BatchResult(source, entry.folder, "skipped", "already answered (use --force to answer again)",
+                           item=label)
+    answer = outcome.result["answer"]
+    return BatchResult(source, entry.folder, "answered", _clip(answer.task.text.split(". ")[0]), answer.grounded,
+                       item=label)
 
 
 def _clip(text: str, width: int = DETAIL_WIDTH) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from agent.cli.app import app
+from agent.cli.engine_options import ADDRESS, ENGINE, WORKERS
 
 
 @app.command()
@@ -56,17 +57,28 @@ def report(
     pdf: Path | None = typer.Option(None, "--pdf", help="Also write the report as PDF."),
     backend: str = typer.Option("", "--backend", help="offline, openai or local (default: $CNAPS_BACKEND, else "
                                                      "offline)."),
+    engine: str = ENGINE,
+    address: str | None = ADDRESS,
+    workers: int | None = WORKERS,
 ) -> None:
     """Answer every bundle (restoring its image) and write one self-contained HTML report, and a PDF if asked."""
     from agent.report import ReportJob, build_report, write_report
     from agent.web.answer import check_backend_name, default_backend_name
 
+    from tools.files import check_output_file
+
     backend = check_backend_name(backend or default_backend_name())
+    check_output_file(out, "--out")  # before any answer is computed
+    if pdf is not None:
+        check_output_file(pdf, "--pdf")
     try:
         jobs = ReportJob.pair(bundles, images, references)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--images/--references") from None
-    result = build_report(jobs, backend)
+    from agent.engine import open_engine
+
+    with open_engine(engine, address, workers) as runner:
+        result = build_report(jobs, backend, runner)
     write_report(result, out, pdf)
     failed = sum(1 for section in result.sections if section.error)
     typer.echo(f"wrote {out}" + (f" and {pdf}" if pdf else "") +

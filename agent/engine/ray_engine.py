@@ -155,6 +155,7 @@ def _quiet_ray_data() -> None:
     """Our own progress bar shows the items; Ray Data's bars and banners would interleave with it."""
     from ray.data import DataContext
 
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     context = DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False

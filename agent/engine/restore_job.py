@@ -23,15 +23,15 @@ class RestoreWorker:
     """Restores images with one network, loaded when the worker is built (once per actor or process).
 
     Args:
-        preset, tile, device, bf16: as for ``tools.restore.restore_file``.
+        preset, tile, device, bf16, keep_output: as for ``tools.restore.restore_file``.
         compare: also encode the before | after comparison.
     """
 
     def __init__(self, preset: str | None = None, tile: int | None = None, device: str | None = None,
-                 bf16: bool | None = None, compare: bool = False):
+                 bf16: bool | None = None, compare: bool = False, keep_output: bool = False):
         from tools.restore import get_restorer
 
-        self.settings = {"preset": preset, "tile": tile, "device": device, "bf16": bf16}
+        self.settings = {"preset": preset, "tile": tile, "device": device, "bf16": bf16, "keep_output": keep_output}
         self.compare = compare
         get_restorer(preset, device, bf16)  # load now: the first image should not pay for it
 
@@ -83,7 +83,7 @@ def _manifest_settings(settings: dict, name: str, weights: Path, compare: bool) 
     size, the device, bf16 as it will really be (``CNAPS_BF16`` decides when --bf16 is not given) and --compare."""
     bf16 = settings.get("bf16")
     return {"weights": name, "weights_sha256": file_sha256(weights), "tile": settings.get("tile"),
-            "device": settings.get("device"), "compare": compare,
+            "device": settings.get("device"), "compare": compare, "keep_output": bool(settings.get("keep_output")),
             "bf16": bf16 if bf16 is not None else os.environ.get("CNAPS_BF16", "") == "1"}
 
 

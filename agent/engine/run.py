@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,12 +75,13 @@ def run_items(run: Run, items: list[WorkItem], rejected: list[Outcome] | None = 
         else:
             todo.append(item)
     _remove_stale_temporaries(run.out)
-    with _progress_bar(run, len(items), len(items) - len(todo)) as (advance, progress_for):
+    tiles = run.tile_progress and run.engine.name == "local"
+    with ItemProgress(f"{run.noun} ({run.engine.name})", len(items), len(items) - len(todo), tiles) as bars:
         by_key = {item.key: item for item in todo}
-        for result in run.engine.map(run.job, [item.payload for item in todo], progress_for):
+        for result in run.engine.map(run.job, [item.payload for item in todo], bars.progress_for):
             item = by_key[result["key"]]
             outcomes[item.key] = _finish(run, manifest, item, result, settings_hash)
-            advance(item.key)
+            bars.advance()
     manifest.compact()
     ordered = [outcomes[outcome.key] for outcome in rejected or []] + [outcomes[item.key] for item in items]
     write_summary(run, ordered)
@@ -132,32 +132,34 @@ def _remove_stale_temporaries(out: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-class _progress_bar:
-    """A rich bar over items on stderr (and, on the local engine, a bar over the current item's tiles)."""
+class ItemProgress:
+    """A rich bar over items on stderr and, when asked, a second bar over the tiles of the current item.
 
-    def __init__(self, run: Run, total: int, done: int):
+    Use it as a context manager; ``progress_for`` is None without the tiles bar (what the Ray engine gets).
+    """
+
+    def __init__(self, description: str, total: int, done: int = 0, tiles: bool = False):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-        self.items = self.progress.add_task(f"{run.noun} ({run.engine.name})", total=total, completed=done)
-        self.tiles = (self.progress.add_task("tiles", total=1)
-                      if run.tile_progress and run.engine.name == "local" else None)
-        self.started = time.perf_counter()
+        self.items = self.progress.add_task(description, total=total, completed=done)
+        self.tiles = self.progress.add_task("tiles", total=1) if tiles else None
+        self.progress_for = self._tile_callback if tiles else None
 
-    def __enter__(self):
+    def __enter__(self) -> ItemProgress:
         self.progress.__enter__()
-        return self.advance, (self.progress_for if self.tiles is not None else None)
+        return self
 
     def __exit__(self, *exc_info):
         return self.progress.__exit__(*exc_info)
 
-    def advance(self, key: str) -> None:
+    def advance(self) -> None:
+        """One more item finished."""
         self.progress.advance(self.items)
 
-    def progress_for(self, payload: dict) -> TileProgress:
-        """A callback that shows the tiles of ``payload`` as they are restored."""
+    def _tile_callback(self, payload: dict) -> TileProgress:
         self.progress.update(self.tiles, description=f"tiles of {payload['key']}", completed=0, total=1)
 
         def show(done: int, total: int) -> None:
