@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knowledge.errors import BundleError
-from tools.errors import RestorationError
+from tools.errors import OutputPathError, RestorationError
 
 
 class BackendError(RuntimeError):
@@ -19,4 +19,4 @@ class EvaluationError(ValueError):
 
 
 USER_ERRORS: tuple[type[Exception], ...] = (BundleError, RestorationError, BackendError, EngineError,
-                                            EvaluationError, FileNotFoundError)
+                                            EvaluationError, OutputPathError, FileNotFoundError)

@@ -17,6 +17,9 @@ import torch
 from tools.mimo_unet import VARIANTS, MIMOUNet, build_network
 from tools.weights_io import WeightsError, load_safetensors
 
+#: The largest network a weights file may describe (the official MIMO-UNet+ has 20 blocks and width 32).
+MAX_NUM_RES = 64
+MAX_WIDTH = 512
 #: The ``format`` metadata value that marks our own safetensors files.
 OWN_FORMAT = "cnaps-mimo-unet"
 _SAFETENSORS_MAX_HEADER = 100_000_000
@@ -65,11 +68,22 @@ def _load_own(path: Path) -> LoadedNetwork:
     variant = metadata.get("variant", "MIMO-UNet")
     try:
         num_res, width = int(metadata["num_res"]), int(metadata["width"])
+        _check_size(path, num_res, width)
+        described = f"{variant} (num_res={num_res}, width={width})"
+        # Shapes are compared on the meta device first: metadata that does not match the tensors allocates nothing.
+        _check_shapes(_meta_network(variant, num_res=num_res, width=width), tensors, path, described)
         network = build_network(variant, num_res=num_res, width=width)
     except (KeyError, ValueError) as error:
         raise WeightsError(f"{path} has unusable metadata ({error}); it needs variant, num_res and width") from error
-    _load_strict(network, tensors, path, f"{variant} (num_res={num_res}, width={width})")
+    _load_strict(network, tensors, path, described)
     return LoadedNetwork(network.eval(), variant, num_res, width, "cnaps", metadata)
+
+
+def _check_size(path: Path, num_res: int, width: int) -> None:
+    """Refuse a network size no MIMO-UNet has, before anything is allocated (a width of 10**9 asks for TBs)."""
+    if not (1 <= num_res <= MAX_NUM_RES and 1 <= width <= MAX_WIDTH):
+        raise WeightsError(f"{path} describes a network with num_res={num_res} and width={width}; a MIMO-UNet has "
+                           f"1 to {MAX_NUM_RES} blocks per stage and a width of 1 to {MAX_WIDTH}")
 
 
 def _load_official(path: Path) -> LoadedNetwork:
@@ -77,6 +91,8 @@ def _load_official(path: Path) -> LoadedNetwork:
     variant = resembled_variant(state_dict)
     num_res = _count_res_blocks(state_dict) or VARIANTS[variant]["num_res"]
     width = _width_of(state_dict) or VARIANTS[variant]["width"]
+    _check_size(path, num_res, width)
+    _check_shapes(_meta_network(variant, num_res=num_res, width=width), state_dict, path, variant)
     network = build_network(variant, num_res=num_res, width=width)
     _load_strict(network, state_dict, path, variant)
     return LoadedNetwork(network.eval(), variant, num_res, width, "official")
@@ -131,12 +147,16 @@ def _width_of(state_dict: dict[str, torch.Tensor]) -> int:
 
 
 def _load_strict(network: MIMOUNet, state_dict: dict[str, torch.Tensor], path: Path, described: str) -> None:
+    _check_shapes(network, state_dict, path, described)
+    network.load_state_dict(state_dict, strict=True)
+
+
+def _check_shapes(network: MIMOUNet, state_dict: dict[str, torch.Tensor], path: Path, described: str) -> None:
     expected = {key: tuple(value.shape) for key, value in network.state_dict().items()}
     problems = mismatch_report(expected, state_dict)
     if problems:
         raise WeightsError(f"{path} does not fit {described}; it most resembles "
                            f"{resembled_variant(state_dict)}: {problems}")
-    network.load_state_dict(state_dict, strict=True)
 
 
 def mismatch_report(expected: dict[str, tuple[int, ...]], state_dict: dict[str, torch.Tensor]) -> str:

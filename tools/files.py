@@ -49,3 +49,33 @@ def lands_on(destination: Path, source: Path) -> bool:
     if destination.exists() and source.exists():
         return os.path.samefile(destination, source)
     return destination.resolve() == source.resolve()
+
+
+def check_output_folder(folder: Path, option: str = "--out") -> Path:
+    """Raise OutputPathError when ``folder`` cannot take outputs: it is a file, lies under a file, or the nearest
+    existing folder on its way is not writable. Nothing is created: it is called before any work.
+    """
+    from tools.errors import OutputPathError
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputPathError(f"{option} {folder} is a file; give a folder (it is created when missing)")
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputPathError(f"{option} {folder} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{option} {folder}: {existing} is not writable")
+    return folder
+
+
+def check_output_file(path: Path, option: str = "--out") -> Path:
+    """Check that ``path`` can be written as a file (its folder is created), else raise OutputPathError."""
+    from tools.errors import OutputPathError
+
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"{option} {path} is a folder; give a file name, e.g. {path / 'report.html'}")
+    check_output_folder(path.parent, option)
+    return path

@@ -8,7 +8,8 @@ import typer
 
 from agent.cli.app import app
 from agent.cli.engine_options import ADDRESS, ENGINE, FORCE, WORKERS
-from agent.cli.options import BF16, DEVICE, JSON, TILE, WEIGHTS, Device, bf16_choice, print_json
+from agent.cli.options import (BF16, DEVICE, JSON, KEEP_OUTPUT, TILE, WEIGHTS, Device, bf16_choice, outcome_line,
+                               print_json)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 
@@ -49,6 +50,7 @@ def restore(
     compare: bool = typer.Option(False, "--compare", help="Also write <name>.compare.png, before | after."),
     reference: Path | None = typer.Option(None, "--reference", help="Sharp image (or folder of same-named ones): "
                                                                      "adds PSNR and SSIM."),
+    keep_output: bool = KEEP_OUTPUT,
     as_json: bool = JSON,
     engine: str = ENGINE,
     address: str | None = ADDRESS,
@@ -62,11 +64,14 @@ def restore(
     if any(separator in suffix for separator in ("/", "\\", "\0")):
         raise typer.BadParameter("a suffix is added to file names; it cannot hold a path separator",
                                  param_hint="--suffix")
-    refuse_outputs_on_inputs(images, out, suffix)  # before the weights are even looked at
+    refuse_outputs_on_inputs(images, out, suffix, compare)  # before the weights are even looked at
     from tools.presets import resolve_weights
+    from tools.restore import resolve_device
 
-    resolve_weights(weights)  # a missing preset file fails once, before any image
-    settings = {"preset": weights, "tile": tile, "device": device.value, "bf16": bf16_choice(bf16)}
+    resolve_weights(weights)  # a missing preset file or GPU fails once, before any image
+    resolve_device(device.value)
+    settings = {"preset": weights, "tile": tile, "device": device.value, "bf16": bf16_choice(bf16),
+                "keep_output": keep_output}
     outcomes = _restore_all(images, out, suffix, settings, compare, reference, (engine, address, workers), force)
     if as_json:
         print_json(restore_summary(outcomes))
@@ -81,16 +86,27 @@ def output_name(image: Path, suffix: str) -> str:
     return f"{image.stem}{suffix}{image.suffix}" if suffix else image.name
 
 
-def refuse_outputs_on_inputs(images: list[Path], out: Path, suffix: str) -> None:
-    """Raise a one-line error, before any work, when a restored file would replace one of the inputs."""
+def refuse_outputs_on_inputs(images: list[Path], out: Path, suffix: str, compare: bool = False) -> None:
+    """Raise a one-line error, before any work, when ``out`` cannot take the outputs, when a restored file or its
+    comparison would replace any of the inputs, or when two outputs of this run would have the same path."""
     from tools.errors import RestorationError
-    from tools.files import lands_on
+    from tools.files import check_output_folder, lands_on
+    from tools.restore import comparison_path
 
+    check_output_folder(out, "--out")
+    inputs = {image.resolve(): image for image in images}
+    planned: dict[Path, Path] = {}  # output -> the input it comes from
     for image in images:
         destination = out / output_name(image, suffix)
-        if image.exists() and lands_on(destination, image):
-            raise RestorationError(f"restoring {image} into {out} would overwrite it; choose another --out folder "
-                                   f"or add --suffix (e.g. --suffix _restored)")
+        for output in (destination, comparison_path(destination)) if compare else (destination,):
+            replaced = inputs.get(output.resolve()) or (image if image.exists() and lands_on(output, image) else None)
+            if replaced is not None:
+                raise RestorationError(f"restoring {image} into {out} would overwrite the input {replaced}; choose "
+                                       "another --out folder or add --suffix (e.g. --suffix _restored)")
+            other = planned.setdefault(output.resolve(), image)
+            if other != image:
+                raise RestorationError(f"{other} and {image} would both be written to {output}; restore them into "
+                                       "separate --out folders or rename one")
 
 
 def _restore_all(images: list[Path], out: Path, suffix: str, settings: dict, compare: bool,
@@ -125,7 +141,9 @@ def restore_summary(outcomes: list[tuple[Path, object]]) -> dict:
                         "sharpness_before": round(outcome.sharpness_before, 4),
                         "sharpness_after": round(outcome.sharpness_after, 4), "psnr": outcome.psnr,
                         "ssim": outcome.ssim, "compare": str(outcome.compare_path) if outcome.compare_path else None,
-                        "notes": list(outcome.notes)})
+                        "notes": list(outcome.notes), "applied": outcome.applied, "verdict": outcome.verdict,
+                        "verdict_reason": outcome.verdict_reason, "blur_before": outcome.blur_before,
+                        "blur_after": outcome.blur_after})
     counts = {status: sum(record["status"] == status for record in records)
               for status in ("restored", "skipped", "failed")}
     return {"images": records, **counts}
@@ -153,11 +171,21 @@ def _print_summary(outcomes: list[tuple[Path, object]]) -> None:
         notes = "".join(f"\nnote: {note}" for note in outcome.notes)
         table.add_row(image.name, outcome.preset, f"{outcome.seconds:.1f}",
                       f"{outcome.sharpness_before:.1f} -> {outcome.sharpness_after:.1f}", metrics,
-                      f"wrote {outcome.output_path}{notes}")
+                      f"{_outcome_markup(outcome)}\nwrote {outcome.output_path}{notes}")
     console = table_console()
     console.print(table)
     counts = restore_summary(outcomes)
-    console.print(f"{counts['restored']} restored, {counts['skipped']} skipped, {counts['failed']} failed")
+    unchanged = sum(1 for record in counts["images"] if record.get("applied") is False)
+    console.print(f"{counts['restored']} restored ({counts['restored'] - unchanged} applied, {unchanged} returned "
+                  f"unchanged), {counts['skipped']} skipped, {counts['failed']} failed")
+
+
+def _outcome_markup(outcome) -> str:
+    """The outcome line, green when the output was applied as an improvement, yellow otherwise."""
+    from rich.markup import escape
+
+    colour = "green" if outcome.verdict == "improved" else "yellow"
+    return f"[{colour}]{escape(outcome_line(outcome))}[/{colour}]"
 
 
 @app.command("eval-restore")
@@ -177,11 +205,13 @@ def eval_restore(
     from tools.evaluation import evaluate_pairs
     from tools.metrics import reference_pair_names
     from tools.presets import resolve_weights
+    from tools.restore import resolve_device
 
     pairs = reference_pair_names(blur_dir, sharp_dir)
     if out is not None:  # a restored file must replace neither its blurry input nor its sharp reference
         refuse_outputs_on_inputs([image for pair in pairs for image in pair], out, "")
     resolve_weights(weights)
+    resolve_device(device.value)
     with tempfile.TemporaryDirectory(prefix="cnaps-eval-") as scratch:
         report = evaluate_pairs(pairs, out or Path(scratch), preset=weights, tile=tile, device=device.value,
                                 bf16=bf16_choice(bf16))

