@@ -157,8 +157,11 @@ def without_server_paths(answer: GroundedAnswer, shown_as: dict[Path, str]) -> G
 
 
 def with_file_names(answer: GroundedAnswer) -> GroundedAnswer:
-    """The answer with its restoration's input and output paths shown as bare file names, wherever they appear."""
-    if answer.restoration is None:
-        return answer
-    paths = (Path(answer.restoration.output_path), Path(answer.restoration.input_path))
-    return without_server_paths(answer, {path: path.name for path in paths})
+    """The answer with its restoration's input and output paths shown as bare file names, wherever they appear,
+    and any other path under a server folder (a note naming the weights folder, say) shown as its file name."""
+    from agent.web.guards import redact_paths
+
+    if answer.restoration is not None:
+        paths = (Path(answer.restoration.output_path), Path(answer.restoration.input_path))
+        answer = without_server_paths(answer, {path: path.name for path in paths})
+    return GroundedAnswer.model_validate_json(redact_paths(answer.model_dump_json()))

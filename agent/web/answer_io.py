@@ -108,13 +108,9 @@ def answer_response(store: JobStore, job_id: str, folder: Path, answer: Grounded
 
 def _public_answer(answer: GroundedAnswer, image_url: str | None) -> GroundedAnswer:
     """The answer with the server's folders replaced by file names and the image URL: clients never see our disk."""
-    from agent.web.guards import redact_paths
-
-    # Any other server path (a note naming a folder, say) is shown as its file name.
-    answer = GroundedAnswer.model_validate_json(redact_paths(answer.model_dump_json()))
+    answer = with_file_names(answer)
     if answer.restoration is None:
         return answer
-    answer = with_file_names(answer)
     restoration = answer.restoration.model_copy(update={"output_path": image_url or ""})
     return answer.model_copy(update={"restoration": restoration})
 

@@ -30,6 +30,8 @@ class UploadLimits(BaseModel):
     max_image_pixels: int = Field(default=12_000_000, gt=0)
     max_bundle_bytes: int = Field(default=256 * 1024, gt=0)
     max_question_chars: int = Field(default=4000, gt=0)
+    #: Seconds a client has to send its whole request body (slow or unfinished bodies get 408).
+    body_timeout_s: float = Field(default=60.0, gt=0)
 
 
 class UploadError(ValueError):
