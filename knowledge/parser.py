@@ -234,6 +234,7 @@ def _fail(origin: str, line: int, message: str) -> BundleError:
 def _parse_cnaps(text: str, origin: str) -> QuestionBundle:
     lines = text.split("\n")
     question, after_question = _read_question(lines, origin)
+    check_text_field(question, "question", origin, MAX_QUESTION_CHARS)
     sections: dict[str, list[_Entry]] = {}
     index = after_question
     current: str | None = None
