@@ -151,7 +151,15 @@ def _unique(statements: list[Statement]) -> list[Statement]:
 def _uncovered_aspects(analysis: _Analysis) -> list[str]:
     """The question's own words for each part that no source bearing on it covers."""
     phrases = [phrase for coverage in analysis.uncovered() for phrase in coverage.match.phrases]
+    # A part asked in words no cue list knows (another language, unusual phrasing) is quoted as its clause.
+    phrases += [item.words for item in _unserved_uncued(analysis)]
     return list(dict.fromkeys(phrases))
+
+
+def _unserved_uncued(analysis: _Analysis) -> list:
+    """Tasks asked by meaning alone that no source bearing on the question serves, and no cue phrase declared."""
+    cued = {task_id for coverage in analysis.plan for task_id in coverage.match.aspect.needs}
+    return [item for item in analysis.understanding.unserved() if item.task.id not in cued and item.words]
 
 
 def _ranking_text(profile: SourceProfile) -> str:
@@ -252,6 +260,9 @@ def _limitations(analysis: _Analysis, restoration: Restoration | None, image: Pa
     for coverage in analysis.uncovered():
         statements.append(Statement(text=render_sentence("answer_limitation_aspect.j2", coverage=coverage),
                                     source_ids=coverage.source_ids() or analysis.all_ids))
+    for item in _unserved_uncued(analysis):
+        statements.append(Statement(text=render_sentence("answer_limitation_task.j2", words=item.words,
+                                                         task=item.task), source_ids=analysis.all_ids))
     if analysis.outside_names:
         statements.append(Statement(text=render_sentence("answer_limitation_outside.j2", count=analysis.outside_names),
                                     source_ids=analysis.all_ids))

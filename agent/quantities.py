@@ -17,14 +17,21 @@ _UNITS = {
     "fps": r"fps|frames per second",
     "M parameters": r"M(?:\s*param(?:eter)?s)?|million param(?:eter)?s",
     "GFLOPs": r"G(?:FLOP|MAC)s?",
+    "count": r"(?:billion|million|thousand)\s+[a-z]+",
 }
-_NUMBER = r"(?<![\w.])(\d+(?:[.,]\d+)?)"
+_NUMBER = r"(?<![\w.-])(\d+(?:[.,]\d+)?)"
+# Figures written unit first: "a factor of 4", "an upsampling rate of 4", "x4".
+_PREFIXED = re.compile(r"(?:factor|rate|scale|ratio) of\s+(\d+(?:\.\d+)?)|(?<![\w.])[x×](\d+(?:\.\d+)?)(?![\w.])",
+                       re.IGNORECASE)
 _QUANTITY = re.compile(_NUMBER + r"\s*(" + "|".join(f"(?:{pattern})" for pattern in _UNITS.values()) + r")(?![\w])")
 # What a question's words say about the unit it wants.
 _ASKED_UNITS = (
     ("dB", re.compile(r"\bdB\b|psnr|decibel", re.IGNORECASE)),
     ("%", re.compile(r"%|percent|por ?ciento|pour ?cent|prozent", re.IGNORECASE)),
-    ("x", re.compile(r"\btimes\b|\bfold\b|\bveces\b|\bfois\b|\bmal\b|倍", re.IGNORECASE)),
+    ("x", re.compile(r"\btimes\b|\bfold\b|\bveces\b|\bfois\b|\bmal\b|倍|bigger|larger|multipl|factor|scale|"
+                     r"m[aá]s grande|plus grand|gr[öo](?:ß|ss)er|maior|放大|拡大", re.IGNORECASE)),
+    ("s", re.compile(r"how long|\bseconds?\b|\btime\b|tarda|tiempo|combien de temps|dur[ée]e|wie lange|dauert|"
+                     r"quanto tempo|demora|多久|多长时间|時間|どのくらいかか", re.IGNORECASE)),
     ("ms", re.compile(r"\bms\b|millisecond", re.IGNORECASE)),
     ("fps", re.compile(r"\bfps\b|frames per second", re.IGNORECASE)),
     ("M parameters", re.compile(r"param", re.IGNORECASE)),
@@ -39,18 +46,32 @@ class Quantity:
     unit: str
     written: str
     sentence: str
+    #: where the figure starts in its sentence
+    position: int = 0
 
 
 def find_quantities(summary: str, unit: str | None = None) -> list[Quantity]:
     """Every number with a unit in ``summary``, in order; only those in ``unit`` when it is given."""
     found = []
     for sentence in split_sentences(summary):
-        for match in _QUANTITY.finditer(sentence):
-            name = _unit_name(match.group(2))
-            if unit is None or name == unit:
-                value = float(match.group(1).replace(",", "."))
-                found.append(Quantity(value, name, match.group(0), sentence))
+        for quantity in sentence_quantities(sentence):
+            if unit is None or quantity.unit == unit or (unit == "s" and quantity.unit in TIME_UNITS):
+                found.append(quantity)
     return found
+
+
+#: Units that answer "how long does it take".
+TIME_UNITS = ("s", "ms", "fps")
+
+
+def sentence_quantities(sentence: str) -> list[Quantity]:
+    """Every figure of one sentence, in the order written."""
+    found = [Quantity(float(match.group(1).replace(",", ".")), _unit_name(match.group(2)), match.group(0), sentence,
+                      match.start()) for match in _QUANTITY.finditer(sentence)]
+    for match in _PREFIXED.finditer(sentence):
+        number = match.group(1) or match.group(2)
+        found.append(Quantity(float(number), "x", match.group(0), sentence, match.start()))
+    return sorted(found, key=lambda quantity: quantity.position)
 
 
 def unit_asked(question: str) -> str | None:

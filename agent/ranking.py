@@ -102,7 +102,7 @@ class MultilingualRanker(_CachedEncoder):
 
     name = "multilingual"
     relevance_floor = 0.25
-    task_floor = 0.3
+    task_floor = 0.4
     sentence_floor = 0.3
     multilingual = True
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from agent.answer import SubAnswer
 from agent.coverage import find_aspects
 from agent.prompting import render_sentence
-from agent.quantities import Quantity, find_quantities, unit_asked
-from agent.ranking import Ranker
-from agent.summaries import split_sentences
+from agent.quantities import Quantity, find_quantities, sentence_quantities, unit_asked
+from agent.ranking import Ranker, content_words, overlap
+from agent.summaries import describing_sentences, split_sentences
 from agent.understanding import Understanding
 from knowledge.bundle import QuestionBundle
 from knowledge.catalog import SourceProfile
@@ -20,13 +20,19 @@ MAX_SUB_QUESTIONS = 6
 _SENTENCE_END = re.compile(r"(?<=[?？!！。])\s*|(?<=[^\d\s][.])\s+")
 # "..., and which one should I use?": a second question joined to the first.
 _JOINED = re.compile(r"(?:,\s*|\s+)(?:and|or|y|o|et|ou|und|oder|e)\s+(?=(?:how|which|what|why|will|would|can|could|"
-                     r"does|do|is|should|in what|c[oó]mo|cu[aá]l|qu[eé]|por qu[eé]|comment|quel|pourquoi|wie|welche|"
-                     r"warum|was|qual|por que)\b)", re.IGNORECASE)
+                     r"does|do|is|should|in what|by how|c[oó]mo|cu[aá]l|cu[aá]nt[oa]s?|qu[eé]|por qu[eé]|comment|quel|"
+                     r"combien|pourquoi|faut-il|est-ce|peut-on|wie|welche|warum|was|um wie|muss|soll|kann|qual|quanto|"
+                     r"por que|debo|devo|se puede|pode)\b)", re.IGNORECASE)
+# A sentence asks something when it ends with a question mark or opens like a question or a request.
+_ASKING_START = re.compile(r"^\s*(?:¿|how|what|which|why|when|where|who|will|would|can|could|does|do|is|are|should|"
+                           r"explain|tell me|describe|help|c[oó]mo|qu[eé]|cu[aá]l|comment|quel|pourquoi|wie|was|welche|"
+                           r"warum|como|qual|o que)\b", re.IGNORECASE)
 _KINDS = (
     ("how_much", r"\bhow (?:much|many|big|fast|long)\b|\bby how\b|cu[aá]nt[oa]s?|combien|wie (?:viel|stark|gro(?:ß|ss)|"
                  r"schnell)|\bquant[oa]s?\b|多少|几|どのくらい|どれくらい|どれだけ|\bdB\b|percent|%"),
     ("order", r"\b(?:what|which) order\b|\bin order\b.*\b(?:run|apply|use)|\bfirst\b.*\bor\b|before or after|\borden\b|"
-              r"\bordre\b|reihenfolge|\bordem\b|顺序|先后|順番|順序"),
+              r"\bordre\b|reihenfolge|\bordem\b|顺序|先后|順番|順序|先.{0,8}还是|还是先|どちらを先|先に|d'abord|"
+              r"\bprimero\b.*\bo\b|\bzuerst\b|\bprimeiro\b.*\bou\b"),
     ("why", r"\bwhy\b|por ?qu[eé]\b|pourquoi|warum|wieso|perch[eé]|为什么|为何|なぜ|どうして"),
     ("which", r"\bwhich\b|\bwhat (?:model|method|tool|network|paper|one)s?\b|cu[aá]l(?:es)?\b|qu[eé] modelo|\bquel(?:le)?s?\b|"
               r"welche[rsnm]?\b|\bqua(?:l|is)\b|哪|どの|どれ"),
@@ -39,6 +45,8 @@ _KINDS = (
 )
 _KIND_PATTERNS = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _KINDS)
 _QUESTION_MARK = re.compile(r"[?？]\s*$|[吗嗎か]\s*[。.]?$")
+_NAME_TOKEN = re.compile(r"(?<![\w-])[A-Za-z][\w+.-]*[\w+](?![\w-])")
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _ORDER_WORDS = re.compile(r"\b(?:first|then|before|after|followed by|prior to|subsequently)\b", re.IGNORECASE)
 
 
@@ -46,7 +54,7 @@ def split_question(question: str) -> list[tuple[str, str]]:
     """The parts of ``question`` that ask something, each with its kind (how, which, order, how_much, will, why,
     what, other); a question with no asking sentence is one part."""
     sentences = [part.strip() for part in _SENTENCE_END.split(question.strip()) if part and part.strip()]
-    asking = [sentence for sentence in sentences if _QUESTION_MARK.search(sentence) or _kind(sentence) != "other"]
+    asking = [sentence for sentence in sentences if _QUESTION_MARK.search(sentence) or _ASKING_START.search(sentence)]
     parts = [piece.strip(" ,;") for sentence in asking for piece in _JOINED.split(sentence) if piece.strip(" ,;")]
     if not parts:
         parts = [sentences[-1] if sentences else question.strip()]
@@ -95,9 +103,13 @@ def _answer(part: str, kind: str, context: SubQuestionContext) -> SubAnswer:
     if kind == "will":
         return _will(part, context)
     primary = understanding.primary
-    pool = _sentences(context, [primary, *_twin_papers(primary, context)]) if kind in ("how", "why") else \
-        _sentences(context, understanding.relevant)
-    best = _best(part, pool, context.ranker)
+    if kind in ("how", "why"):
+        # How it works: the model's card and its summary (and its paper's), contribution sentences preferred.
+        described = [primary, *_twin_papers(primary, context)]
+        preferred = {sentence.text for sentence in _sentences(context, described, describing=True)}
+        best = _best(_query(part, context), _sentences(context, described), context.ranker, preferred)
+    else:
+        best = _best(_query(part, context), _sentences(context, understanding.relevant), context.ranker)
     if best is not None and (kind in ("how", "why") or best[1] >= context.ranker.sentence_floor):
         return _answered(part, kind, "quote", [best[0].source_id], sentence=best[0].text, profile=primary)
     if kind in ("what", "other"):
@@ -128,49 +140,115 @@ def _order(part: str, context: SubQuestionContext) -> SubAnswer:
 def _will(part: str, context: SubQuestionContext) -> SubAnswer:
     understanding = context.understanding
     primary = understanding.primary
-    needing = [match for match in find_aspects(part) if match.aspect.needs]
-    if needing:
-        match = needing[0]
+    wanted = _wanted_tasks(part, context)
+    if wanted:
+        task_ids, action = wanted
         covering = [profile for profile in understanding.relevant
-                    if any(task.id in match.aspect.needs for task in profile.tasks)]
+                    if any(task.id in task_ids for task in profile.tasks)]
+        covering.sort(key=lambda profile: profile is not primary)
         if not covering:
             # Nothing supplied says so: the sources are silent, which is not the same as saying it cannot.
-            return _declined(part, "will", "will_action", [primary.id], profile=primary, action=match.aspect.action)
-        best = _best(part, _sentences(context, covering), context.ranker)
+            return _declined(part, "will", "will_action", [primary.id], profile=primary, action=action)
         cover = covering[0]
-        task = next(task for task in cover.tasks if task.id in match.aspect.needs)
-        return _answered(part, "will", "will_yes", [cover.id], profile=cover, task=task, action=match.aspect.action,
-                         sentence=best[0].text if best else "")
-    best = _best(part, _sentences(context, understanding.relevant), context.ranker)
+        best = _best(_query(part, context), _sentences(context, [cover, *_twin_papers(cover, context)]),
+                     context.ranker)
+        task = next(task for task in cover.tasks if task.id in task_ids)
+        values = dict(profile=cover, primary=primary, task=task, action=action, sentence=best[0].text if best else "",
+                      sentence_id=best[0].source_id if best else cover.id)
+        if cover is primary:
+            return _answered(part, "will", "will_yes", [cover.id, values["sentence_id"]], **values)
+        # "Will it ...?" asks about the model the answer rests on: another source doing it is not a yes.
+        return _declined(part, "will", "will_other", [primary.id, cover.id], **values)
+    best = _best(_query(part, context), _sentences(context, understanding.relevant), context.ranker)
     if best is not None and best[1] >= context.ranker.sentence_floor:
         return _answered(part, "will", "quote", [best[0].source_id], sentence=best[0].text, profile=primary)
     return _declined(part, "will", "will", [primary.id], profile=primary)
 
 
+def _wanted_tasks(part: str, context: SubQuestionContext) -> tuple[set[str], str] | None:
+    """The task ids an effect asked about would need, and the effect in words: from the part's cue phrases, else
+    from its meaning (another language), else None."""
+    from agent.understanding import asked_tasks
+
+    needing = [match for match in find_aspects(part) if match.aspect.needs]
+    if needing:
+        return set(needing[0].aspect.needs), needing[0].aspect.action
+    asked = asked_tasks(part, [], context.ranker) if context.ranker.multilingual else []
+    if asked:
+        return {asked[0].task.id}, asked[0].task.label
+    return None
+
+
 def _how_much(part: str, context: SubQuestionContext) -> SubAnswer:
     understanding = context.understanding
     unit = unit_asked(part)
+    compared = _compared_names(part)
+    if len(compared) == 2:
+        figures = [_figure_for(name, part, context, unit) for name in compared]
+        if all(figures) and figures[0][0].unit == figures[1][0].unit:
+            (first, first_id), (second, second_id) = figures
+            difference = round(abs(first.value - second.value), 4)
+            return _answered(part, "how_much", "difference", [first_id, second_id], first_name=compared[0],
+                             second_name=compared[1], first_figure=first, second_figure=second,
+                             first_id=first_id, second_id=second_id, difference=difference)
+        supplied = context.bundle.supplied_text().lower()
+        # A name the bundle does not supply is not repeated: the verifier would rightly refuse it.
+        names = [name if name.lower() in supplied else "" for name in compared]
+        ids = [figure[1] for figure in figures if figure]
+        return _declined(part, "how_much", "difference_missing", ids or [understanding.primary.id],
+                         first_name=names[0], second_name=names[1],
+                         first_figure=figures[0][0] if figures[0] else None, first_id=figures[0][1] if figures[0] else "",
+                         second_figure=figures[1][0] if figures[1] else None,
+                         second_id=figures[1][1] if figures[1] else "")
     named = [profile for profile in context.profiles if _named_in(part, profile)]
-    outside = _outside_names(part, context.bundle)
-    figures = {profile.id: find_quantities(profile.source.summary or "", unit) for profile in context.profiles}
-    if len(named) + len(outside) >= 2:
-        first, second = (named + [None, None])[:2]
-        first_figure = figures[first.id][0] if first is not None and figures[first.id] else None
-        second_figure = figures[second.id][0] if second is not None and figures[second.id] else None
-        if first_figure and second_figure and first_figure.unit == second_figure.unit:
-            difference = round(abs(first_figure.value - second_figure.value), 4)
-            return _answered(part, "how_much", "difference", [first.id, second.id], first=first, second=second,
-                             first_figure=first_figure, second_figure=second_figure, difference=difference)
-        return _declined(part, "how_much", "difference_missing", [p.id for p in named], first=first, second=second,
-                         first_figure=first_figure, second_figure=second_figure)
     pool = named or understanding.relevant
-    quoted = [(profile, quantity) for profile in pool for quantity in figures[profile.id]]
+    quoted = [_Sentence(quantity.sentence, profile.id) for profile in pool
+              for quantity in find_quantities(profile.source.summary or "", unit)]
     if quoted:
-        sentences = [_Sentence(quantity.sentence, profile.id) for profile, quantity in quoted]
-        best = _best(part, sentences, context.ranker)
+        best = _best(_query(part, context), list({item.text: item for item in quoted}.values()), context.ranker)
         return _answered(part, "how_much", "figure", [best[0].source_id], sentence=best[0].text,
                          profile=understanding.primary)
     return _declined(part, "how_much", "figure_missing", [profile.id for profile in pool], profiles=pool)
+
+
+# "X than Y", "X vs Y", "X als Y", "X比Y": the two things a difference question compares.
+_COMPARED = re.compile(r"([A-Za-z][\w+.-]*[\w+])\s*(?:than|vs\.?|versus|compared (?:to|with)|over|als|que|que el|"
+                       r"que la|par rapport à|do que|比|和|与|より|と)\s*(?:the\s+|el\s+|la\s+|le\s+|o\s+)?"
+                       r"([A-Za-z][\w+.-]*[\w+])", re.IGNORECASE)
+
+
+def _compared_names(part: str) -> list[str]:
+    """The two model names a number question compares, when it compares two ("How many dB better is X than Y")."""
+    match = _COMPARED.search(part)
+    if match and all(_model_names(name) or name[:1].isupper() for name in match.groups()):
+        return [match.group(1), match.group(2)]
+    names = list(dict.fromkeys(_model_names(part)))
+    return names[:2] if len(names) >= 2 and re.search(r"\b(?:better|worse|more|less|faster|slower|than|besser|"
+                                                       r"mejor|meilleur|melhor)\b|比|より", part, re.IGNORECASE) else []
+
+
+def _figure_for(name: str, part: str, context: SubQuestionContext, unit: str | None) -> tuple[Quantity, str] | None:
+    """The supplied figure for ``name``: the first one after it in a summary sentence that mentions it (the sentence
+    sharing most words with the question first), with the id of the source whose summary says it."""
+    mention = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w+]|-\w)", re.IGNORECASE)
+    asked = content_words(part)
+    candidates = []
+    for profile in context.profiles:
+        names_it = _named_in(name, profile)
+        for sentence in split_sentences(profile.source.summary or ""):
+            found = mention.search(sentence)
+            start = found.end() if found else (0 if names_it else None)
+            if start is None:
+                continue
+            after = [quantity for quantity in sentence_quantities(sentence)
+                     if quantity.position >= start and (unit is None or quantity.unit == unit)]
+            if after:
+                candidates.append((-overlap(asked, content_words(sentence)), after[0].position - start,
+                                   after[0], profile.id))
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda item: item[:2])
+    return best[2], best[3]
 
 
 def _named_in(part: str, profile: SourceProfile) -> bool:
@@ -180,21 +258,24 @@ def _named_in(part: str, profile: SourceProfile) -> bool:
                for name in names if name.strip())
 
 
-def _outside_names(part: str, bundle: QuestionBundle) -> list[str]:
-    from agent.grounding import find_violations_in_text
-
-    return [violation.value for violation in find_violations_in_text(part, bundle) if violation.kind == "name"]
+def _model_names(part: str) -> list[str]:
+    """Words of ``part`` shaped like model names (RealESRGAN_x4plus, ESRGAN, GPT-4): capitals with more capitals,
+    digits, hyphens or underscores."""
+    return [token for token in _NAME_TOKEN.findall(part)
+            if sum(char.isupper() for char in token) >= 2 or any(char.isdigit() for char in token)]
 
 
 def _twin_papers(profile: SourceProfile, context: SubQuestionContext) -> list[SourceProfile]:
     return [other for other in context.profiles if context.twins.get(other.id) is profile]
 
 
-def _sentences(context: SubQuestionContext, profiles: list[SourceProfile]) -> list[_Sentence]:
-    """Every supplied sentence of ``profiles`` (their summaries) and their cards' facts, once each."""
+def _sentences(context: SubQuestionContext, profiles: list[SourceProfile], describing: bool = False) -> list[_Sentence]:
+    """Every supplied sentence of ``profiles`` (their summaries; only those saying what the source does when
+    ``describing``) and their cards' facts, once each."""
     found: dict[str, _Sentence] = {}
     for profile in profiles:
-        texts = split_sentences(profile.source.summary or "")
+        summary = profile.source.summary or ""
+        texts = describing_sentences(summary) if describing else split_sentences(summary)
         if profile.card:
             texts += [*profile.card.how, *profile.card.addresses.values(),
                       *profile.card.facts_for_name(profile.source.name)]
@@ -203,10 +284,27 @@ def _sentences(context: SubQuestionContext, profiles: list[SourceProfile]) -> li
     return list(found.values())
 
 
-def _best(part: str, pool: list[_Sentence], ranker: Ranker) -> tuple[_Sentence, float] | None:
+def _query(part: str, context: SubQuestionContext) -> str:
+    """What a part is compared with sentences by: with the sentence before it when it is short ("Can it be removed?"
+    means little without what "it" is)."""
+    if len(part.split()) >= 6 and not _CJK.search(part):
+        return part
+    question = context.bundle.question
+    before = question[: question.find(part)] if part in question else ""
+    previous = [sentence for sentence in _SENTENCE_END.split(before) if sentence.strip()]
+    return f"{previous[-1].strip()} {part}" if previous else part
+
+
+#: How much a sentence that says what a source does is preferred over one that only motivates it.
+DESCRIBING_BONUS = 0.05
+
+
+def _best(part: str, pool: list[_Sentence], ranker: Ranker,
+          preferred: set[str] = frozenset()) -> tuple[_Sentence, float] | None:
     if not pool:
         return None
-    scores = ranker.matrix([part], [sentence.text for sentence in pool])[0]
+    scores = [score + (DESCRIBING_BONUS if sentence.text in preferred else 0.0)
+              for sentence, score in zip(pool, ranker.matrix([part], [sentence.text for sentence in pool])[0])]
     index = max(range(len(pool)), key=lambda i: (scores[i], -i))
     return pool[index], scores[index]
 
@@ -222,8 +320,9 @@ def _declined(part: str, kind: str, case: str, ids: list[str], **values) -> SubA
 
 
 def _render(case: str, **values) -> str:
-    defaults = {"profile": None, "profiles": [], "task": None, "sentence": "", "action": "", "first": None,
-                "second": None, "first_figure": None, "second_figure": None, "difference": None}
+    defaults = {"profile": None, "profiles": [], "task": None, "sentence": "", "action": "", "first_name": "",
+                "second_name": "", "first_figure": None, "second_figure": None, "first_id": "", "second_id": "",
+                "difference": None, "primary": None, "sentence_id": ""}
     return render_sentence("answer_sub_question.j2", case=case, **(defaults | values))
 
 

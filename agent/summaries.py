@@ -8,7 +8,8 @@ from agent.ranking import content_words, overlap
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
 # Sentences that state what a paper contributes, as opposed to its motivation.
-_CONTRIBUTION = re.compile(r"\b(?:we (?:introduce|propose|present|develop|design)|our (?:method|approach|framework|model)"
+_CONTRIBUTION = re.compile(r"\b(?:we (?:introduce|propose|present|develop|design|extend|employ|build|train|adopt)"
+                           r"|our (?:method|approach|framework|model|network)|in this (?:paper|work)"
                            r"|this (?:paper|work) (?:proposes|introduces|presents|addresses))\b", re.IGNORECASE)
 MAX_SENTENCES = 3
 

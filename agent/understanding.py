@@ -21,6 +21,8 @@ from knowledge.vocabulary import Task, tasks
 
 # A task within this much of the question's best-matching task is asked for too ("blurry and grainy").
 TASK_MARGIN = 0.06
+# When cue phrases already name tasks, a task found by meaning alone must beat the ranker's task floor by this much.
+STRONG_EXTRA = 0.15
 _CLAUSE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
 
 
@@ -30,6 +32,8 @@ class AskedTask:
 
     task: Task
     score: float
+    #: the question's own words that ask for it: a cue phrase, or the clause whose meaning is close to the task
+    words: str = ""
 
 
 @dataclass
@@ -50,6 +54,16 @@ class Understanding:
     @property
     def asked_ids(self) -> set[str]:
         return {item.task.id for item in self.asked}
+
+    def unserved(self) -> list[AskedTask]:
+        """Tasks the question asks for (by meaning, not by a cue phrase) that no source bearing on it serves.
+
+        None while a source bearing on it has a task the vocabulary does not know: it may well be what is asked.
+        """
+        if any(not profile.tasks or profile.tasks[0].id.startswith("own:") for profile in self.relevant):
+            return []
+        served = {task.id for profile in self.relevant for task in profile.tasks}
+        return [item for item in self.asked if item.score < 1.0 and item.task.id not in served]
 
 
 def understand(question: str, profiles: list[SourceProfile], matches: list[AspectMatch], ranker: Ranker,
@@ -83,28 +97,38 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
 
 
 def asked_tasks(question: str, matches: list[AspectMatch], ranker: Ranker) -> list[AskedTask]:
-    """The tasks ``question`` asks for, best first: those its cue phrases need, and those its meaning is close to."""
+    """The tasks ``question`` asks for, best first: those its cue phrases need, and those the meaning of one of its
+    clauses is close to. When cues already name tasks, a task found by meaning alone must be a strong match."""
     known = tasks()
-    found: dict[str, float] = {}
+    found: dict[str, AskedTask] = {}
     for match in matches:
         for task_id in match.aspect.needs:
             if task_id in known:
-                found[task_id] = 1.0
-    examples = [(task_id, example) for task_id, task in known.items() for example in task.examples]
-    clauses = [clause for clause in _CLAUSE_END.split(question) if clause.strip()] or [question]
-    if examples:
-        rows = ranker.matrix([question, *clauses] if len(clauses) > 1 else [question],
-                             [example for _, example in examples])
+                found[task_id] = AskedTask(known[task_id], 1.0, match.phrases[0])
+    floor = ranker.task_floor + (STRONG_EXTRA if found else 0.0)
+    for task_id, score, clause in _tasks_by_meaning(question, ranker):
+        if score >= floor and task_id not in found:
+            found[task_id] = AskedTask(known[task_id], score, clause)
+    return sorted(found.values(), key=lambda item: -item.score)
+
+
+def _tasks_by_meaning(question: str, ranker: Ranker) -> list[tuple[str, float, str]]:
+    """(task id, score, clause) for each clause's best-matching tasks (within TASK_MARGIN of its best)."""
+    examples = [(task_id, example) for task_id, task in tasks().items() for example in task.examples]
+    clauses = list(dict.fromkeys(clause.strip() for clause in _CLAUSE_END.split(question) if clause.strip()))
+    if not examples or not clauses:
+        return []
+    rows = ranker.matrix(clauses, [example for _, example in examples])
+    chosen: dict[str, tuple[float, str]] = {}
+    for clause, row in zip(clauses, rows):
         best: dict[str, float] = {}
-        for row in rows:
-            for (task_id, _), score in zip(examples, row):
-                best[task_id] = max(best.get(task_id, -1.0), score)
-        top = max(best.values(), default=0.0)
+        for (task_id, _), score in zip(examples, row):
+            best[task_id] = max(best.get(task_id, -1.0), score)
+        top = max(best.values())
         for task_id, score in best.items():
-            if score >= ranker.task_floor and score >= top - TASK_MARGIN:
-                found[task_id] = max(found.get(task_id, 0.0), score)
-    ranked = sorted(found.items(), key=lambda item: -item[1])
-    return [AskedTask(known[task_id], score) for task_id, score in ranked]
+            if score >= top - TASK_MARGIN and score > chosen.get(task_id, (-1.0, ""))[0]:
+                chosen[task_id] = (score, clause)
+    return [(task_id, score, clause) for task_id, (score, clause) in chosen.items()]
 
 
 def _names(question: str, profile: SourceProfile) -> bool:

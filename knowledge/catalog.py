@@ -68,16 +68,35 @@ _PHRASE_LEAD = re.compile(r"^(?:(?:for|via|with|in|of|on|a|an|the|to|towards?|an
                           r"propose|present|introduce|new|novel|efficient|fast|simple)\s+)+", re.IGNORECASE)
 
 
+# "removes reflections from ..." -> reflection removal: a summary's verb and its object name the task.
+_VERB_NOUNS = {"remov": "removal", "enhanc": "enhancement", "restor": "restoration", "detect": "detection",
+               "segment": "segmentation", "estimat": "estimation", "generat": "generation", "upsampl": "upsampling",
+               "reconstruct": "reconstruction", "correct": "correction", "recogni": "recognition"}
+_VERB_OBJECT = re.compile(r"\b(remov|enhanc|restor|detect|segment|estimat|generat|upsampl|reconstruct|correct|recogni)"
+                          r"(?:es|e|s|ing|ed|zes|ses)?\s+(?:the\s+|a\s+|an\s+)?([a-z][a-z-]{2,})\b", re.IGNORECASE)
+_NOT_OBJECTS = {"images", "image", "photos", "photo", "photographs", "pictures", "them", "it", "this", "and", "with",
+                "from", "high", "low", "real", "fine", "more", "quality", "details", "detail"}
+
+
 def title_tasks(source: Source) -> tuple[Task, ...]:
-    """The task a source's own title (else its summary) names, for a task outside knowledge/tasks.yaml."""
+    """The task a source's own title (else its summary) names, for a task outside knowledge/tasks.yaml:
+    a task phrase ("Single Image Reflection Removal"), or a verb and its object ("removes reflections")."""
     for text in (source.name, source.summary or ""):
         match = _TASK_PHRASE.search(text)
         if match:
             phrase = _PHRASE_LEAD.sub("", match.group(1)).strip()
-            label = " ".join(word if word.isupper() else word.lower() for word in phrase.split())
-            return (Task(id=f"own:{label}", label=label, family="", definition="", cues=[],
-                         input=f"an image that needs {label}", output=f"the image after {label}"),)
+            return (_own_task(" ".join(word if word.isupper() else word.lower() for word in phrase.split())),)
+    for match in _VERB_OBJECT.finditer(source.summary or ""):
+        thing = match.group(2).lower()
+        if thing not in _NOT_OBJECTS:
+            thing = thing[:-1] if thing.endswith("s") and not thing.endswith("ss") else thing
+            return (_own_task(f"{thing} {_VERB_NOUNS[match.group(1).lower()]}"),)
     return ()
+
+
+def _own_task(label: str) -> Task:
+    return Task(id=f"own:{label}", label=label, family="", definition="", cues=[],
+                input=f"an image that needs {label}", output=f"the image after {label}")
 
 
 #: Beyond a source's main task, a summary that hits only symptom cues must hit them this often before the

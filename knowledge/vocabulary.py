@@ -53,11 +53,15 @@ class GroundingTerms(BaseModel):
     generic_terms: list[str]
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
 @cache
 def compiled(cues: tuple[str, ...], whole_words: bool = True) -> tuple[re.Pattern[str], ...]:
     """Case-insensitive patterns for ``cues``, each starting at a word start and, if ``whole_words``, ending at a word end."""
     end = r"(?!\w)" if whole_words else ""
-    return tuple(re.compile(rf"(?<!\w)(?:{cue}){end}", re.IGNORECASE) for cue in cues)
+    # Chinese and Japanese write no spaces between words, so their cues match anywhere.
+    return tuple(re.compile(cue if _CJK.match(cue) else rf"(?<!\w)(?:{cue}){end}", re.IGNORECASE) for cue in cues)
 
 
 @cache
