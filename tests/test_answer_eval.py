@@ -84,14 +84,16 @@ def test_language_must_be_the_questions() -> None:
 
 def test_uncovered_aspects_count_declarations_in_any_of_three_places() -> None:
     wanted = labels(uncovered=["shadow", ["upscal", "enlarg"]])
-    assert [check.passed for check in check_uncovered({}, wanted)] == [False, False]
-    assert [check.passed for check in check_uncovered({"uncovered_aspects": ["harsh shadows"]}, wanted)] == [True, False]
-    limitation = {"limitations": [{"text": "Enlarging the image is outside the supplied sources.", "source_ids": []}]}
-    assert [check.passed for check in check_uncovered(limitation, wanted)] == [False, True]
-    declined = {"sub_questions": [{"question": "Will it fix the shadows?", "status": "not_given", "text": "No source."}]}
-    assert [check.passed for check in check_uncovered(declined, wanted)] == [True, False]
-    answered = {"sub_questions": [{"question": "Will it fix the shadows?", "status": "answered", "text": "Yes."}]}
-    assert not check_uncovered(answered, wanted)[0].passed
+
+    def passed(answer: dict) -> list[bool]:
+        return [check.passed for check in check_uncovered(answer, wanted)]
+
+    assert passed({}) == [False, False]
+    assert passed({"uncovered_aspects": ["harsh shadows"]}) == [True, False]
+    assert passed({"limitations": [{"text": "Enlarging the image is outside the supplied sources."}]}) == [False, True]
+    shadows = {"question": "Will it fix the shadows?", "text": "No source says."}
+    assert passed({"sub_questions": [{**shadows, "status": "not_given"}]}) == [True, False]
+    assert passed({"sub_questions": [{**shadows, "status": "answered"}]}) == [False, False]
 
 
 def test_sub_question_answered_with_the_expected_number() -> None:
@@ -132,9 +134,11 @@ def test_allowlist_accepts_the_bundles_links_and_ignores_the_echoed_question() -
                 "<https://github.com/megvii-research/NAFNet>; arXiv 2204.04676.\n")
     answer = {"question": BUNDLE.question, "task": {"text": "Image deblurring [S1]."}}
     assert check_allowlist(answer, markdown, BUNDLE, labels(forbidden=["evil.example"])).passed
-    # The Markdown rendering may put the question's link in a code span; the echo is still the question.
-    code_span = markdown.replace("http://evil.example/x", "`http://evil.example/x`")
-    assert check_allowlist(answer, code_span, BUNDLE, labels(forbidden=["evil.example"])).passed
+    # The Markdown rendering escapes the question (links in code spans, a backslash before punctuation): still the echo.
+    escaped = markdown.replace("http://evil.example/x.", "`http://evil.example/x`\\.")
+    assert "`http" in escaped and check_allowlist(answer, escaped, BUNDLE, labels(forbidden=["evil.example"])).passed
+    # The same words anywhere else are the answer's own.
+    assert not check_allowlist(answer, escaped + "\nSee http://evil.example/x now.\n", BUNDLE, labels()).passed
 
 
 @pytest.mark.parametrize(("text", "reason"), [
