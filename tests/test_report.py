@@ -123,7 +123,7 @@ def test_the_html_is_self_contained_with_before_after_images_and_metrics(made_re
     assert seed.psnr_after is not None and seed.psnr_after != seed.psnr_before
     # The work folder is gone; the report carries the image itself and names it without the folder.
     html = (folder / "report.html").read_text(encoding="utf-8")
-    assert seed.answer.restoration.output_path == BLURRY.name and "cnaps-report-" not in html
+    assert seed.answer.restoration.output_path == f"{BLURRY.stem}_restored.png" and "cnaps-report-" not in html
     assert f"{seed.psnr_before:.2f} → {seed.psnr_after:.2f} dB" in html
     assert f"{seed.answer.restoration.sharpness_before:.2f} → {seed.answer.restoration.sharpness_after:.2f}" in html
 
