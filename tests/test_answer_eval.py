@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import EvaluationError
-from agent.evaluation.checks import (check_allowlist, check_language, check_off_topic, check_primary,
+from agent.evaluation.checks import (check_allowlist, check_fidelity, check_language, check_off_topic, check_primary,
                                      check_sub_questions, check_task, check_uncovered, repeated_paragraphs)
 from agent.evaluation.harness import evaluate_case, evaluate_folder
 from agent.evaluation.labels import BundleLabels, find_cases, load_labels, resolve_primary
@@ -164,6 +164,35 @@ def test_allowlist_names_supplied_inside_longer_names_and_summaries_pass() -> No
     # A hyphenated part of a supplied name counts as supplied; letters inside a word do not (SRGAN in ESRGAN).
     assert check_allowlist({}, "ESRGAN [S2].", BUNDLE, labels()).passed
     assert "model name SRGAN" in check_allowlist({}, "SRGAN [S2].", BUNDLE, labels()).reason
+
+
+# --- quotes and figures --------------------------------------------------------------------------------------------
+
+def test_quotes_must_be_the_bundles_words() -> None:
+    supplied = "Its source says: “NAFNet reaches 33.69 dB PSNR on GoPro.” [S2] You wrote “blurry”."
+    assert check_fidelity(supplied, BUNDLE).passed
+    cut = "The source says: “NAFNet reaches 33.69 dB … on GoPro” [S2]."  # an elision between two verbatim pieces
+    assert check_fidelity(cut, BUNDLE).passed
+    card = "The supplied sources say: “It predicts a residual correction added to your pixels.” [S1]"
+    verdict = check_fidelity(card, BUNDLE)
+    assert not verdict.passed and "quote 'It predicts a residual" in verdict.reason
+
+
+def test_figures_must_be_supplied_or_a_supplied_difference() -> None:
+    bundle = parse_bundle_text("""A user has asked the following question:
+"How many dB better is A than B?"
+
+### Recommended AI Models:
+Model: A
+Summary: A reaches 31.73 dB on GoPro.
+
+### Related Papers:
+Model: B
+Summary: B reaches 29.55 dB on GoPro.
+""")
+    assert check_fidelity("A reaches 31.73 dB and B 29.55 dB: A is 2.18 dB better [S1][S2].", bundle).passed
+    invented = check_fidelity("A is about 2.5 dB better [S1].", bundle)
+    assert not invented.passed and "figure 2.5 dB is not supplied" in invented.reason
 
 
 # --- repeated paragraphs --------------------------------------------------------------------------------------------

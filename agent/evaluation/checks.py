@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from agent.evaluation.allowlist import allowlist_violations
+from agent.evaluation.fidelity import unsupplied_figures, unsupplied_quotes
 from agent.evaluation.labels import BundleLabels, SubQuestionLabel
 from agent.evaluation.text import clip, contains, contains_any, fold, unmark
 from knowledge.bundle import QuestionBundle
@@ -159,6 +160,17 @@ def check_allowlist(answer: dict, markdown: str, bundle: QuestionBundle, labels:
         return Check(True)
     more = f" (+{len(found) - 2} more)" if len(found) > 2 else ""
     return Check(False, "; ".join(found[:2]) + more)
+
+
+def check_fidelity(markdown: str, bundle: QuestionBundle) -> Check:
+    """Passes when every quoted passage is verbatim in the bundle or the question, and every dB figure is supplied
+    or the difference of two supplied figures."""
+    found = [f"quote '{clip(quote, 50)}' is not in the bundle" for quote in unsupplied_quotes(markdown, bundle)]
+    found += [f"figure {figure} is not supplied" for figure in unsupplied_figures(markdown, bundle)]
+    if not found:
+        return Check(True)
+    more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+    return Check(False, found[0] + more)
 
 
 def _without_quotes(markdown: str, quotes: list[str], question: str) -> str:

@@ -12,6 +12,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "task_accuracy": ("task accuracy", "rate"),
     "primary_accuracy": ("primary-model accuracy", "rate"),
     "allowlist_precision": ("allowlist precision", "rate"),
+    "fidelity": ("quote and figure fidelity", "rate"),
     "uncovered_recall": ("uncovered-aspect recall", "rate"),
     "sub_question_rate": ("sub-question answer-or-decline rate", "rate"),
     "off_topic_recall": ("off-topic detection (recall)", "rate"),
