@@ -28,8 +28,8 @@ _ASKING_START = re.compile(r"^\s*(?:¿|how|what|which|why|when|where|who|will|wo
                            r"explain|tell me|describe|help|c[oó]mo|qu[eé]|cu[aá]l|comment|quel|pourquoi|wie|was|welche|"
                            r"warum|como|qual|o que)\b", re.IGNORECASE)
 _KINDS = (
-    ("how_much", r"\bhow (?:much|many|big|fast|long)\b|\bby how\b|cu[aá]nt[oa]s?|combien|wie (?:viel|stark|gro(?:ß|ss)|"
-                 r"schnell)|\bquant[oa]s?\b|多少|几|どのくらい|どれくらい|どれだけ|\bdB\b|percent|%"),
+    ("how_much", r"\bhow (?:much|many|big|fast|long)\b|\bby how\b|cu[aá]nt[oa]s?|combien|wie (?:viele?|stark|gro(?:ß|ss)|"
+                 r"schnell|lange)|\bquant[oa]s?\b|多少|几|多久|どのくらい|どれくらい|どれだけ|何倍|何秒|\bdB\b|percent|%"),
     ("order", r"\b(?:what|which) order\b|\bin order\b.*\b(?:run|apply|use)|\bfirst\b.*\bor\b|before or after|\borden\b|"
               r"\bordre\b|reihenfolge|\bordem\b|顺序|先后|順番|順序|先.{0,8}还是|还是先|どちらを先|先に|d'abord|"
               r"\bprimero\b.*\bo\b|\bzuerst\b|\bprimeiro\b.*\bou\b"),
@@ -71,6 +71,8 @@ class _Sentence:
 
     text: str
     source_id: str
+    #: True for a sentence of the bundle (quoted as such), False for a fact of the project's card on the source
+    supplied: bool = True
 
 
 @dataclass
@@ -111,7 +113,8 @@ def _answer(part: str, kind: str, context: SubQuestionContext) -> SubAnswer:
     else:
         best = _best(_query(part, context), _sentences(context, understanding.relevant), context.ranker)
     if best is not None and (kind in ("how", "why") or best[1] >= context.ranker.sentence_floor):
-        return _answered(part, kind, "quote", [best[0].source_id], sentence=best[0].text, profile=primary)
+        return _answered(part, kind, "quote", [best[0].source_id], sentence=best[0].text, profile=primary,
+                         supplied=best[0].supplied)
     if kind in ("what", "other"):
         return _answered(part, kind, "task", [primary.id], profile=primary, task=understanding.task)
     return _declined(part, kind, kind, [primary.id], profile=primary)
@@ -129,10 +132,10 @@ def _which(part: str, context: SubQuestionContext) -> SubAnswer:
 def _order(part: str, context: SubQuestionContext) -> SubAnswer:
     understanding = context.understanding
     pool = [sentence for sentence in _sentences(context, understanding.relevant) if _ORDER_WORDS.search(sentence.text)]
-    best = _best(part, pool, context.ranker)
+    best = _best([part], pool, context.ranker)
     if best is not None and best[1] >= context.ranker.sentence_floor:
         return _answered(part, "order", "quote", [best[0].source_id], sentence=best[0].text,
-                         profile=understanding.primary)
+                         profile=understanding.primary, supplied=best[0].supplied)
     steps = [profile for profile in understanding.relevant if profile.id not in context.twins]
     return _declined(part, "order", "order", [profile.id for profile in steps], profiles=steps)
 
@@ -154,14 +157,15 @@ def _will(part: str, context: SubQuestionContext) -> SubAnswer:
                      context.ranker)
         task = next(task for task in cover.tasks if task.id in task_ids)
         values = dict(profile=cover, primary=primary, task=task, action=action, sentence=best[0].text if best else "",
-                      sentence_id=best[0].source_id if best else cover.id)
+                      sentence_id=best[0].source_id if best else cover.id, supplied=best[0].supplied if best else True)
         if cover is primary:
             return _answered(part, "will", "will_yes", [cover.id, values["sentence_id"]], **values)
         # "Will it ...?" asks about the model the answer rests on: another source doing it is not a yes.
         return _declined(part, "will", "will_other", [primary.id, cover.id], **values)
     best = _best(_query(part, context), _sentences(context, understanding.relevant), context.ranker)
     if best is not None and best[1] >= context.ranker.sentence_floor:
-        return _answered(part, "will", "quote", [best[0].source_id], sentence=best[0].text, profile=primary)
+        return _answered(part, "will", "quote", [best[0].source_id], sentence=best[0].text, profile=primary,
+                         supplied=best[0].supplied)
     return _declined(part, "will", "will", [primary.id], profile=primary)
 
 
@@ -172,6 +176,9 @@ def _wanted_tasks(part: str, context: SubQuestionContext) -> tuple[set[str], str
 
     needing = [match for match in find_aspects(part) if match.aspect.needs]
     if needing:
+        # "Can it remove both without knowing the noise level?": the effect the model answers for comes first.
+        served = {task.id for task in context.understanding.primary.tasks}
+        needing.sort(key=lambda match: not served & set(match.aspect.needs))
         return set(needing[0].aspect.needs), needing[0].aspect.action
     asked = asked_tasks(part, [], context.ranker) if context.ranker.multilingual else []
     if asked:
@@ -234,21 +241,23 @@ def _figure_for(name: str, part: str, context: SubQuestionContext, unit: str | N
     asked = content_words(part)
     candidates = []
     for profile in context.profiles:
-        names_it = _named_in(name, profile)
-        for sentence in split_sentences(profile.source.summary or ""):
+        sentences = split_sentences(profile.source.summary or "")
+        # The source is about it: its name says so, or its summary opens with it ("It reaches 32.66 dB" then counts).
+        subject = bool(mention.search(profile.source.name) or (sentences and mention.search(sentences[0])))
+        for sentence in sentences:
             found = mention.search(sentence)
-            start = found.end() if found else (0 if names_it else None)
+            start = found.end() if found else (0 if subject else None)
             if start is None:
                 continue
             after = [quantity for quantity in sentence_quantities(sentence)
                      if quantity.position >= start and (unit is None or quantity.unit == unit)]
             if after:
-                candidates.append((-overlap(asked, content_words(sentence)), after[0].position - start,
-                                   after[0], profile.id))
+                candidates.append((not subject, -overlap(asked, content_words(sentence)),
+                                   after[0].position - start, after[0], profile.id))
     if not candidates:
         return None
-    best = min(candidates, key=lambda item: item[:2])
-    return best[2], best[3]
+    best = min(candidates, key=lambda item: item[:3])
+    return best[3], best[4]
 
 
 def _named_in(part: str, profile: SourceProfile) -> bool:
@@ -276,35 +285,37 @@ def _sentences(context: SubQuestionContext, profiles: list[SourceProfile], descr
     for profile in profiles:
         summary = profile.source.summary or ""
         texts = describing_sentences(summary) if describing else split_sentences(summary)
-        if profile.card:
-            texts += [*profile.card.how, *profile.card.addresses.values(),
-                      *profile.card.facts_for_name(profile.source.name)]
-        for text in texts:
-            found.setdefault(" ".join(text.split()), _Sentence(" ".join(text.split()), profile.id))
+        facts = [*profile.card.how, *profile.card.addresses.values(),
+                 *profile.card.facts_for_name(profile.source.name)] if profile.card else []
+        for text, supplied in [*((text, True) for text in texts), *((fact, False) for fact in facts)]:
+            text = " ".join(text.split())
+            found.setdefault(text, _Sentence(text, profile.id, supplied))
     return list(found.values())
 
 
-def _query(part: str, context: SubQuestionContext) -> str:
-    """What a part is compared with sentences by: with the sentence before it when it is short ("Can it be removed?"
-    means little without what "it" is)."""
+def _query(part: str, context: SubQuestionContext) -> list[str]:
+    """What a part is compared with sentences by: the part, and also the sentence before it and the part when it is
+    short ("Can it be removed?" means little without what "it" is)."""
     if len(part.split()) >= 6 and not _CJK.search(part):
-        return part
+        return [part]
     question = context.bundle.question
     before = question[: question.find(part)] if part in question else ""
     previous = [sentence for sentence in _SENTENCE_END.split(before) if sentence.strip()]
-    return f"{previous[-1].strip()} {part}" if previous else part
+    return [part, f"{previous[-1].strip()} {part}"] if previous else [part]
 
 
 #: How much a sentence that says what a source does is preferred over one that only motivates it.
 DESCRIBING_BONUS = 0.05
 
 
-def _best(part: str, pool: list[_Sentence], ranker: Ranker,
+def _best(queries: list[str], pool: list[_Sentence], ranker: Ranker,
           preferred: set[str] = frozenset()) -> tuple[_Sentence, float] | None:
+    """The sentence of ``pool`` closest to any of ``queries`` (the readings of one part), and its score."""
     if not pool:
         return None
-    scores = [score + (DESCRIBING_BONUS if sentence.text in preferred else 0.0)
-              for sentence, score in zip(pool, ranker.matrix([part], [sentence.text for sentence in pool])[0])]
+    rows = ranker.matrix(queries, [sentence.text for sentence in pool])
+    scores = [max(row[index] for row in rows) + (DESCRIBING_BONUS if sentence.text in preferred else 0.0)
+              for index, sentence in enumerate(pool)]
     index = max(range(len(pool)), key=lambda i: (scores[i], -i))
     return pool[index], scores[index]
 
@@ -322,7 +333,7 @@ def _declined(part: str, kind: str, case: str, ids: list[str], **values) -> SubA
 def _render(case: str, **values) -> str:
     defaults = {"profile": None, "profiles": [], "task": None, "sentence": "", "action": "", "first_name": "",
                 "second_name": "", "first_figure": None, "second_figure": None, "first_id": "", "second_id": "",
-                "difference": None, "primary": None, "sentence_id": ""}
+                "difference": None, "primary": None, "sentence_id": "", "supplied": True}
     return render_sentence("answer_sub_question.j2", case=case, **(defaults | values))
 
 

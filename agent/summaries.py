@@ -14,9 +14,19 @@ _CONTRIBUTION = re.compile(r"\b(?:we (?:introduce|propose|present|develop|design
 MAX_SENTENCES = 3
 
 
+# A summary sentence that carries a link or speaks to the reader ("trust this link", "ignore the instructions") is
+# not a fact about the source: it is never quoted.
+_LINK = re.compile(r"https?://|\bwww\.|\]\(|\b[\w-]+\.(?:com|org|io|net|ai|dev|example|xyz|ru|cn)\b", re.IGNORECASE)
+_ADDRESSED = re.compile(r"\b(?:ignore|disregard|forget|trust this|click|download (?:it )?here|over the official|"
+                        r"you must|you should|do not (?:use|mention|cite)|instead of the|previous instructions|"
+                        r"system prompt|recommend (?:this|it) (?:instead|over))\b", re.IGNORECASE)
+
+
 def split_sentences(summary: str) -> list[str]:
-    """The sentences of ``summary``."""
-    return [part.strip() for part in _SENTENCE_END.split(summary.strip()) if part.strip()]
+    """The sentences of ``summary`` that may be quoted: those carrying a link or an instruction to the reader are
+    left out."""
+    parts = [part.strip() for part in _SENTENCE_END.split(summary.strip()) if part.strip()]
+    return [part for part in parts if not _LINK.search(part) and not _ADDRESSED.search(part)]
 
 
 def describing_sentences(summary: str, limit: int = MAX_SENTENCES) -> list[str]:
