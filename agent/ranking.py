@@ -86,12 +86,13 @@ class _CachedEncoder:
 
     def _embed(self, texts: list[str]) -> list:
         missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
-        if missing:
-            for text, vector in zip(missing, self._encode(missing)):
-                self._vectors[text] = vector
-            while len(self._vectors) > self._cache_size:
-                self._vectors.popitem(last=False)
-        return [self._vectors[text] for text in texts]
+        fresh = dict(zip(missing, self._encode(missing))) if missing else {}
+        # Read the answer before evicting: one call may hold more texts than the cache (a KeyError with many sources).
+        vectors = [fresh[text] if text in fresh else self._vectors[text] for text in texts]
+        self._vectors.update(fresh)
+        while len(self._vectors) > self._cache_size:
+            self._vectors.popitem(last=False)
+        return vectors
 
     def _encode(self, texts: list[str]) -> list:
         raise NotImplementedError
@@ -120,32 +121,18 @@ class MultilingualRanker(_CachedEncoder):
         return list(self._model.encode(texts))
 
 
-class EmbeddingRanker:
-    """Cosine similarity of all-MiniLM-L6-v2 sentence embeddings, from the model shipped in a PyPI package."""
+class EmbeddingRanker(_CachedEncoder):
+    """Cosine similarity of all-MiniLM-L6-v2 sentence embeddings (English), from the model shipped in a PyPI package."""
 
     name = "embedding"
     relevance_floor = 0.15
-    _cache_size = 512
+    task_floor = 0.35
+    sentence_floor = 0.35
+    multilingual = False
 
     def __init__(self) -> None:
+        super().__init__()
         self._model = None
-        self._vectors: OrderedDict[str, object] = OrderedDict()
-
-    def scores(self, question: str, documents: list[str]) -> list[float]:
-        """Cosine similarity between the question's embedding and each document's."""
-        vectors = self._embed([question, *documents])
-        asked = vectors[0]
-        return [float(asked @ vector) for vector in vectors[1:]]
-
-    def _embed(self, texts: list[str]) -> list:
-        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
-        fresh = dict(zip(missing, self._encode(missing))) if missing else {}
-        # Read the answer before evicting: one call may hold more texts than the cache (a KeyError with >511 sources).
-        vectors = [fresh[text] if text in fresh else self._vectors[text] for text in texts]
-        self._vectors.update(fresh)
-        while len(self._vectors) > self._cache_size:
-            self._vectors.popitem(last=False)
-        return vectors
 
     def _encode(self, texts: list[str]) -> list:
         import torch
