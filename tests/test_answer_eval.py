@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from agent.errors import EvaluationError
-from agent.evaluation.checks import (check_allowlist, check_fidelity, check_language, check_off_topic, check_primary,
-                                     check_sub_questions, check_task, check_uncovered, repeated_paragraphs)
+from agent.evaluation.checks import (Check, check_allowlist, check_fidelity, check_grounded_flag, check_language,
+                                     check_off_topic, check_primary, check_sub_questions, check_task, check_uncovered,
+                                     repeated_paragraphs)
 from agent.evaluation.harness import evaluate_case, evaluate_folder
 from agent.evaluation.labels import BundleLabels, find_cases, load_labels, resolve_primary
 from agent.evaluation.metrics import load_thresholds, score
@@ -164,6 +165,17 @@ def test_allowlist_names_supplied_inside_longer_names_and_summaries_pass() -> No
     # A hyphenated part of a supplied name counts as supplied; letters inside a word do not (SRGAN in ESRGAN).
     assert check_allowlist({}, "ESRGAN [S2].", BUNDLE, labels()).passed
     assert "model name SRGAN" in check_allowlist({}, "SRGAN [S2].", BUNDLE, labels()).reason
+
+
+def test_grounded_flag_must_agree_with_the_allowlist() -> None:
+    clean, dirty = Check(True), Check(False, "link http://x.example not supplied")
+    assert check_grounded_flag({"grounded": True}, clean).passed
+    assert check_grounded_flag({"grounded": False}, dirty).passed
+    false_alarm = check_grounded_flag({"grounded": False, "violations": [{"kind": "name", "value": "RealBlur"}]}, clean)
+    assert not false_alarm.passed and "name 'RealBlur'" in false_alarm.reason
+    missed = check_grounded_flag({"grounded": True}, dirty)
+    assert not missed.passed and "x.example" in missed.reason
+    assert not check_grounded_flag({}, clean).passed
 
 
 # --- quotes and figures --------------------------------------------------------------------------------------------

@@ -162,6 +162,20 @@ def check_allowlist(answer: dict, markdown: str, bundle: QuestionBundle, labels:
     return Check(False, "; ".join(found[:2]) + more)
 
 
+def check_grounded_flag(answer: dict, allowlist: Check) -> Check:
+    """Passes when the answer's own ``grounded`` verdict agrees with the independent allowlist check: a correct
+    answer flagged "Not grounded", or a flagged one called grounded, fails."""
+    grounded = _field(answer, "grounded")
+    if grounded is allowlist.passed:
+        return Check(True)
+    if grounded is True:
+        return Check(False, f"grounded: true, but {allowlist.reason}")
+    found = [f"{item.get('kind')} {item.get('value')!r}" for item in (_field(answer, "violations") or [])
+             if isinstance(item, dict)]
+    return Check(False, f"grounded: {grounded!r} ({clip('; '.join(found) or 'no violations listed', 70)}), "
+                        "but the allowlist check found nothing")
+
+
 def check_fidelity(markdown: str, bundle: QuestionBundle) -> Check:
     """Passes when every quoted passage is verbatim in the bundle or the question, and every dB figure is supplied
     or the difference of two supplied figures."""

@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.evaluation.checks import (Check, check_allowlist, check_fidelity, check_language, check_off_topic,
-                                     check_primary, check_sub_questions, check_task, check_uncovered,
-                                     repeated_paragraphs)
+from agent.evaluation.checks import (Check, check_allowlist, check_fidelity, check_grounded_flag, check_language,
+                                     check_off_topic, check_primary, check_sub_questions, check_task,
+                                     check_uncovered, repeated_paragraphs)
 from agent.evaluation.labels import BundleLabels, EvalCase, find_cases, load_labels, resolve_primary
 from agent.evaluation.metrics import METRICS, THRESHOLDS_FILE, MetricScore, load_thresholds, score
 from agent.evaluation.text import clip
@@ -121,12 +121,14 @@ def _checked(name: str, labels: BundleLabels, bundle, answer, expected_primary: 
     markdown = render_markdown(answer)
     data = json.loads(render_json(answer))
     off_topic = check_off_topic(data, labels)
+    allowlist = check_allowlist(data, markdown, bundle, labels)
     repeats = repeated_paragraphs(markdown, bundle.question)
     checks = {
         "task_accuracy": [check_task(data, labels)] if labels.task else [],
         "primary_accuracy": [check_primary(data, expected_primary, names)] if expected_primary else [],
-        "allowlist_precision": [check_allowlist(data, markdown, bundle, labels)],
+        "allowlist_precision": [allowlist],
         "fidelity": [check_fidelity(markdown, bundle)],
+        "grounded_agreement": [check_grounded_flag(data, allowlist)],
         "uncovered_recall": check_uncovered(data, labels),
         "sub_question_rate": check_sub_questions(data, labels),
         "off_topic_recall": [off_topic] if labels.off_topic else [],
@@ -140,7 +142,8 @@ def _checked(name: str, labels: BundleLabels, bundle, answer, expected_primary: 
 def _failed(name: str, labels: BundleLabels | None, reason: str) -> BundleResult:
     """A bundle that could not be evaluated: a failed case in every metric it would have had cases in."""
     failed = [Check(False, f"error: {reason}")]
-    checks = {"allowlist_precision": failed, "fidelity": failed, "language_accuracy": failed}
+    checks = {"allowlist_precision": failed, "fidelity": failed, "grounded_agreement": failed,
+              "language_accuracy": failed}
     if labels is None or labels.task:
         checks["task_accuracy"] = failed
     if labels is None or labels.primary_model:

@@ -13,6 +13,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "primary_accuracy": ("primary-model accuracy", "rate"),
     "allowlist_precision": ("allowlist precision", "rate"),
     "fidelity": ("quote and figure fidelity", "rate"),
+    "grounded_agreement": ("grounded flag agrees with allowlist", "rate"),
     "uncovered_recall": ("uncovered-aspect recall", "rate"),
     "sub_question_rate": ("sub-question answer-or-decline rate", "rate"),
     "off_topic_recall": ("off-topic detection (recall)", "rate"),
