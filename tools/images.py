@@ -81,13 +81,24 @@ def read_image(path: Path) -> LoadedImage:
                              f"set CNAPS_MAX_PIXELS higher if you trust it") from error
     except UnidentifiedImageError as error:
         raise ImageReadError(f"{path} is not an image Pillow can read (PNG, JPEG, WebP, TIFF, BMP, ...)") from error
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageReadError(f"{path} is truncated or corrupt ({error}); re-export or re-download it") from error
-    loaded = _to_loaded(image, path)
+    except ImageReadError:
+        raise
+    except Exception as error:  # noqa: BLE001  Pillow's decoders raise TypeError, KeyError, struct.error... on damage
+        raise ImageReadError(f"{path} is truncated or corrupt ({_one_line(error)}); re-export or re-download "
+                             "it") from error
+    try:
+        loaded = _to_loaded(image, path)
+    except Exception as error:  # noqa: BLE001  a mode or profile the header promised but the data does not hold
+        raise ImageReadError(f"{path} could not be converted for restoration ({_one_line(error)})") from error
     if frames > 1:
         loaded.notes.insert(0, f"{path.name} has {frames} frames (animation or multi-page); only the first was "
                                "restored and the output is a single image")
     return loaded
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _too_large(path: Path, width: int, height: int, limit: int) -> str:

@@ -78,8 +78,9 @@ def check_image_bytes(data: bytes, content_type: str | None, limits: UploadLimit
     except UnidentifiedImageError as error:
         raise UploadError("the image could not be read: its bytes are not a PNG, JPEG, WebP, BMP or TIFF "
                           "image") from error
-    except (OSError, SyntaxError, ValueError) as error:
-        raise UploadError(f"the image could not be read ({error}); send a PNG, JPEG, WebP, BMP or TIFF file") from error
+    except Exception as error:  # noqa: BLE001  Pillow raises TypeError, KeyError, struct.error... on damaged bytes
+        raise UploadError(f"the image could not be read ({' '.join(str(error).split()) or type(error).__name__}); "
+                          "send a PNG, JPEG, WebP, BMP or TIFF file") from error
     if image_format not in FORMAT_SUFFIX:
         raise UploadError(f"image format {image_format} is not accepted; send PNG, JPEG, WebP, BMP or TIFF", 415)
     if declared is not None and image_format not in IMAGE_TYPES[declared]:
