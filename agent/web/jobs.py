@@ -70,10 +70,12 @@ def describe_failure(error: BaseException) -> JobError:
 
     kinds = ((UploadError, "invalid_request"), (BundleError, "bad_bundle"), (RestorationError, "bad_image"),
              (BackendError, "backend_unavailable"))
+    from agent.web.guards import redact_paths
+
     for kind, name in kinds:
         if isinstance(error, kind):
-            return JobError(error=name, detail=str(error))
-    return JobError(error="internal", detail=f"the answer failed: {type(error).__name__}: {error}")
+            return JobError(error=name, detail=redact_paths(str(error)))
+    return JobError(error="internal", detail=redact_paths(f"the answer failed: {type(error).__name__}: {error}"))
 
 
 class JobBoard:
