@@ -159,7 +159,9 @@ def _uncovered_aspects(analysis: _Analysis) -> list[str]:
 def _unserved_uncued(analysis: _Analysis) -> list:
     """Tasks asked by meaning alone that no source bearing on the question serves, and no cue phrase declared."""
     cued = {task_id for coverage in analysis.plan for task_id in coverage.match.aspect.needs}
-    return [item for item in analysis.understanding.unserved() if item.task.id not in cued and item.words]
+    # A clause whose cue phrases were already read says what it asks through them.
+    return [item for item in analysis.understanding.unserved()
+            if item.task.id not in cued and item.words and not find_aspects(item.words)]
 
 
 def _ranking_text(profile: SourceProfile) -> str:

@@ -1,0 +1,40 @@
+"""Splitting a question into what it asks, and reading figures from summaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.quantities import find_quantities, unit_asked
+from agent.subquestions import split_question
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("My photo is blurry. How can I fix it, and which model should I use?",
+     [("How can I fix it", "how"), ("which model should I use?", "which")]),
+    ("In what order should I run the models, and will it brighten the photo?",
+     [("In what order should I run the models", "order"), ("will it brighten the photo?", "will")]),
+    ("How many dB better is X-Net than Y-Net? Why does it not look fake?",
+     [("How many dB better is X-Net than Y-Net?", "how_much"), ("Why does it not look fake?", "why")]),
+    ("Tengo una foto de mi perro que salió movida. ¿Cómo la puedo enfocar y cuánto tarda?",
+     [("¿Cómo la puedo enfocar", "how"), ("cuánto tarda?", "how_much")]),
+    ("应该先去噪还是先放大？", [("应该先去噪还是先放大？", "order")]),
+    ("Explain how to sharpen my photo", [("Explain how to sharpen my photo", "how")]),
+])
+def test_a_question_splits_into_the_parts_that_ask(question, expected) -> None:
+    assert split_question(question) == expected
+
+
+def test_figures_are_read_with_their_units_and_positions() -> None:
+    summary = ("It was trained on SA-1B with over 1 billion masks. It runs at 67 frames per second. "
+               "It is trained with an upsampling rate of 4 and reaches 32.5 dB, 2.5x faster.")
+    found = [(quantity.value, quantity.unit) for quantity in find_quantities(summary)]
+    assert found == [(1.0, "count"), (67.0, "fps"), (4.0, "x"), (32.5, "dB"), (2.5, "x")]
+    assert [q.written for q in find_quantities(summary, "dB")] == ["32.5 dB"]
+    assert [q.written for q in find_quantities(summary, "s")] == ["67 frames per second"]
+
+
+def test_the_unit_a_number_question_wants() -> None:
+    assert unit_asked("How many dB better is it?") == "dB"
+    assert unit_asked("how much bigger does it make them?") == "x"
+    assert unit_asked("¿cuánto tiempo tarda por foto?") == "s"
+    assert unit_asked("how many masks was it trained on?") is None
