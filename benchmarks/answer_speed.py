@@ -62,7 +62,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget is exceeded")
     options = parser.parse_args()
 
-    from agent.ranking import embedding_available
+    from agent.ranking import embedding_available, multilingual_available
 
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     over = False
@@ -71,7 +71,9 @@ def main() -> int:
     over |= help_median > HELP_BUDGET_S
     print(f"cnaps --help: median {help_median:.3f} s, best {min(help_times):.3f} s, "
           f"CPU median {statistics.median(help_cpu):.3f} s (budget {HELP_BUDGET_S:.0f} s)")
-    for ranker_name in ("lexical", "embedding") if embedding_available() else ("lexical",):
+    rankers = ["lexical", *(["multilingual"] if multilingual_available() else []),
+               *(["embedding"] if embedding_available() else [])]
+    for ranker_name in rankers:
         cold, warm, cpu = time_answers(ranker_name, options.runs)
         median = statistics.median(warm)
         p95 = sorted(warm)[int(0.95 * (len(warm) - 1))]
