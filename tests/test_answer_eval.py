@@ -303,8 +303,8 @@ def test_an_engine_that_fails_is_one_failed_bundle(tmp_path: Path) -> None:
         "language: en\ntask: [deblur]\nprimary_model: Deblur-MIMO-UNet-RealBlur\n", encoding="utf-8")
     report = evaluate_folder(tmp_path, Failing())
     errors = next(metric for metric in report.scores if metric.metric == "bundle_errors")
-    assert errors.value == 1 and "model server went away" in errors.failures[0].reason
-    assert not report.ok or errors.maximum is None
+    assert errors.value == 1 and "RuntimeError: model server went away" in errors.failures[0].reason
+    assert errors.maximum == 0 and not report.ok  # no thresholds file: a bundle error still fails the run
 
 
 # --- the repository's labelled bundles ------------------------------------------------------------------------------

@@ -129,10 +129,10 @@ def _check_sub_question(given: list[dict], label: SubQuestionLabel) -> Check:
 
 
 def answer_texts(answer: dict, markdown: str, question: str) -> list[str]:
-    """The texts the allowlist check reads: the Markdown and every string of answer.json, without the user's question
-    and verbatim quotes of it (the user's own words are echoed, not claimed)."""
+    """The texts the allowlist check reads: the Markdown (its echo of the question already removed) and every string
+    of answer.json but the question and verbatim quotes of it (the user's own words are echoed, not claimed)."""
     folded_question = fold(question)
-    texts = [markdown.replace(question, " ")]
+    texts = [markdown]
 
     def walk(value: object, key: str = "") -> None:
         if isinstance(value, dict):

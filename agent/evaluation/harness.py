@@ -59,11 +59,14 @@ def evaluate_folder(folder: Path, engine, thresholds: Path | None = None) -> Eva
     """Answer and check every labelled bundle of ``folder`` with ``engine`` (a backend), then score the metrics.
 
     Args:
-        thresholds: the thresholds file (default: ``folder/thresholds.yaml`` when it exists; none: only reported).
+        thresholds: the thresholds file (default: ``folder/thresholds.yaml`` when it exists; without one, only a
+            bundle error fails the run).
     """
     folder = Path(folder)
     path = thresholds if thresholds is not None else folder / THRESHOLDS_FILE
     bounds = load_thresholds(path) if thresholds is not None or path.is_file() else {}
+    # A bundle that cannot be evaluated fails the run whatever the thresholds file says, unless it says otherwise.
+    bounds.setdefault("bundle_errors", {"max": 0.0})
     results = [evaluate_case(case, engine) for case in find_cases(folder)]
     return EvalReport(score_results(results, bounds), results)
 
@@ -93,13 +96,12 @@ def evaluate_case(case: EvalCase, engine) -> BundleResult:
         bundle = _load_bundle(case.bundle_path)
         names = {source.id: source.name for source in bundle.sources}
         expected_primary = resolve_primary(labels.primary_model, names) if labels.primary_model else None
+        answer = _answer(engine, bundle)
+        return _checked(case.name, labels, bundle, answer, expected_primary, names)
     except USER_ERRORS as error:
         return _failed(case.name, labels, str(error))
-    try:
-        answer = _answer(engine, bundle)
     except Exception as error:  # noqa: BLE001  (one bundle's failure must not lose the others)
-        return _failed(case.name, labels, f"answering failed: {type(error).__name__}: {clip(str(error), 120)}")
-    return _checked(case.name, labels, bundle, answer, expected_primary, names)
+        return _failed(case.name, labels, f"{type(error).__name__}: {clip(str(error), 120)}")
 
 
 def _load_bundle(path: Path):
