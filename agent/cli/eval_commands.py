@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from agent.cli.app import app
+from agent.cli.options import JSON
 
 #: How many failing bundles are listed per metric in the table output (all of them are in --json).
 LISTED_FAILURES = 25
@@ -16,7 +17,7 @@ LISTED_FAILURES = 25
 def eval_answers(
     folder: Path = typer.Argument(..., help="Folder of bundles (NAME.txt|.yaml|.json|.md), each with NAME.labels.yaml "
                                             "beside it, and thresholds.yaml."),
-    as_json: bool = typer.Option(False, "--json", help="Print the scores and failing bundles as JSON on stdout."),
+    as_json: bool = JSON,
     thresholds: Path | None = typer.Option(None, "--thresholds", help="Thresholds file (default: "
                                                                       "FOLDER/thresholds.yaml when it exists)."),
     backend: str = typer.Option("offline", "--backend", help="Backend that answers: offline (default), openai or "
@@ -50,12 +51,14 @@ def _write_answers(report, out: Path) -> None:
 
 def _print_report(report) -> None:
     """The scores as a table, then per failing metric the bundles and why."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(width=200) if not Console().is_terminal else Console()
-    table = Table(title=f"cnaps eval-answers: {len(report.results)} bundles")
+    from agent.cli.console import table_console
+
+    console = table_console()
+    count = len(report.results)
+    table = Table(title=f"cnaps eval-answers: {count} bundle{'s' if count != 1 else ''}")
     for column in ("metric", "score", "cases", "threshold", "status"):
         table.add_column(column, overflow="fold")
     for metric in report.scores:
