@@ -55,7 +55,7 @@ class Step:
 
 @dataclass
 class Example:
-    """One marked block of the README."""
+    """One marked block of the README; ``line`` is the line number of its opening fence."""
 
     line: int
     language: str
