@@ -24,19 +24,19 @@ def output_folder(request: AnswerRequest) -> Path:
 def planned_preset(request: AnswerRequest) -> tuple[str, list[str]] | None:
     """(preset or weights path, notes) that would run for ``request``, or None when none applies.
 
-    Nothing runs for a question that no supplied source bears on. An explicit ``request.preset`` wins otherwise;
-    else the recommended model that names a MIMO-UNet decides (its official preset when installed, else the
-    shipped default, with a note), when it is the model the answer rests on: a question about cutting out a dog
-    does not get its photo deblurred.
+    An explicit ``request.preset`` (the user asked for it) wins. Otherwise nothing runs for a question that no
+    supplied source bears on, and the recommended model that names a MIMO-UNet decides (its official preset when
+    installed, else the shipped default, with a note), when it is the model the answer rests on: a question about
+    cutting out a dog does not get its photo deblurred.
     """
     from agent.composer import analyse
     from tools.presets import choose_preset
 
+    if request.preset:
+        return request.preset, []
     primary = analyse(request.bundle).understanding.primary
     if primary is None:
         return None
-    if request.preset:
-        return request.preset, []
     for source in request.bundle.recommended:
         choice = choose_preset(source.name)
         if choice is not None and source.id == primary.id:
@@ -71,8 +71,10 @@ def restore_for_answer(request: AnswerRequest) -> Restoration | None:
     preset, notes = planned
     result = restore_file(Path(request.image), output_folder(request), preset=preset, tile=request.tile,
                           progress=request.progress, output_name=restored_file_name(request.image),
-                          device=request.device, bf16=request.bf16)
+                          device=request.device, bf16=request.bf16, keep_output=request.keep_output)
     return Restoration(input_path=str(result.input_path), output_path=str(result.output_path), preset=result.preset,
                        seconds=round(result.seconds, 3), sharpness_before=result.sharpness_before,
                        sharpness_after=result.sharpness_after, psnr=result.psnr, ssim=result.ssim,
-                       notes=notes + result.notes)
+                       notes=notes + result.notes, applied=result.applied, verdict=result.verdict,
+                       verdict_reason=result.verdict_reason, blur_before=result.blur_before,
+                       blur_after=result.blur_after)
