@@ -62,8 +62,7 @@ def _print_report(report) -> None:
     for column in ("metric", "score", "cases", "threshold", "status"):
         table.add_column(column, overflow="fold")
     for metric in report.scores:
-        value = "n/a" if metric.value is None else (f"{metric.value:.0f}" if metric.metric in
-                                                    ("repeated_paragraphs", "bundle_errors") else f"{metric.value:.3f}")
+        value = "n/a" if metric.value is None else f"{metric.value:.0f}" if metric.is_count else f"{metric.value:.3f}"
         status = ("[green]ok[/]" if metric.ok else "[red]FAIL[/]") if metric.threshold_text() else "reported"
         table.add_row(metric.label, value, str(metric.cases), metric.threshold_text(), status)
     console.print(table)

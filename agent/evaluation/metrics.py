@@ -54,6 +54,11 @@ class MetricScore:
         return METRICS[self.metric][0]
 
     @property
+    def is_count(self) -> bool:
+        """Whether the value counts bad things (repeats, errors) rather than being a rate."""
+        return METRICS[self.metric][1] == "count"
+
+    @property
     def ok(self) -> bool:
         """Whether the score meets its thresholds (a metric without cases or thresholds always does)."""
         if self.value is None:
