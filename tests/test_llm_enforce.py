@@ -149,3 +149,15 @@ def test_the_understood_fields_of_a_model_answer_come_from_the_offline_reading()
     fixed = replace_failing_parts(answer, [], offline)
     assert (fixed.task_name, fixed.primary_source_id, fixed.off_topic) == ("image matting", "S3", False)
     assert fixed.sub_questions == offline.sub_questions and fixed.task == answer.task
+
+
+def test_a_model_answer_to_an_off_topic_question_takes_the_offline_task_and_no_workflow():
+    from agent.composer import compose_offline
+    from agent.ranking import LexicalRanker
+
+    bundle = _bundle("What is a good sourdough bread recipe for beginners?")
+    offline = compose_offline(bundle, ranker=LexicalRanker())
+    assert offline.off_topic
+    fixed = replace_failing_parts(_answer("MIMO-UNet [S1] removes blur from your bread photo.", bundle), [], offline)
+    assert fixed.task == offline.task and fixed.workflow == [] and fixed.explanation == []
+    assert fixed.off_topic and fixed.task_name is None and {"task", "workflow"} <= set(fixed.replaced_parts)

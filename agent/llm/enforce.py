@@ -138,6 +138,12 @@ def claims_restoration(text: str) -> bool:
     return bool(_RESTORATION_CLAIM.search(text))
 
 
+def _improved(restoration: Restoration | None) -> bool:
+    """Whether a restoration ran and the acceptance check found its output clearly better (only then may an
+    answer say the image was restored, deblurred or sharpened)."""
+    return restoration is not None and restoration.verdict == "improved"
+
+
 def find_problems(answer: GroundedAnswer, bundle: QuestionBundle, restoration: Restoration | None) -> list[Problem]:
     """Every problem in every part of ``answer``; empty means it may be shown as the model wrote it."""
     from agent.grounding import find_violations_in_text
@@ -157,7 +163,7 @@ def find_problems(answer: GroundedAnswer, bundle: QuestionBundle, restoration: R
             seen_texts.add(key)
             problems += [Problem(part, v.kind, v.value) for v in find_violations_in_text(text, bundle)]
             problems += [Problem(part, "question-term", term) for term in sorted(forbidden) if _mentions(text, term)]
-            if restoration is None and claims_restoration(text):
+            if not _improved(restoration) and claims_restoration(text):
                 problems.append(Problem(part, "tool-claim", _RESTORATION_CLAIM.search(text).group(0)))
     problems += copied_question_problems(answer, bundle)
     problems += off_task_problems(answer, bundle)
@@ -242,6 +248,8 @@ def replace_failing_parts(answer: GroundedAnswer, problems: list[Problem], offli
         part for part in PARTS
         if any(problem.part == part for problem in problems)
         or (not part_texts(answer, part) and part_texts(offline, part))
+        # No source bears on the question: a model's task, explanation or workflow would answer it anyway.
+        or (offline.off_topic and part in ("task", "explanation", "workflow"))
     ]
     # What the question asks and which source bears on it are read by code, never by the model.
     understood = {field: getattr(offline, field) for field in UNDERSTOOD_FIELDS}
