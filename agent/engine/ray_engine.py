@@ -87,7 +87,7 @@ class RayEngine:
         workers = min(self.worker_count(), len(payloads))
         placement = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": max(1, cpus // workers)}
         dataset = ray.data.from_items(payloads).map_batches(
-            ActorWorker, fn_constructor_kwargs={"job": job, "threads": placement["num_cpus"]}, batch_size=1,
+            ActorWorker, fn_constructor_kwargs={"job": job, "threads": local_thread_count()}, batch_size=1,
             batch_format="pandas", concurrency=workers, **placement)
         try:
             for row in dataset.iter_rows():
@@ -117,12 +117,23 @@ class RayEngine:
                 pending[remote.remote(job, following)] = following["key"]
 
 
+def local_thread_count() -> int:
+    """The torch threads the local engine uses here (``CNAPS_THREADS``, else every core this process may use).
+
+    The actors compute with the same count: a convolution's float sums depend on how it is split over threads,
+    so this is what makes their files byte-identical to ``--engine local`` on this machine.  Set CNAPS_THREADS
+    to the CPUs per worker for the best throughput with several workers per machine (and the same bytes from
+    the local engine with the same setting).
+    """
+    wanted = os.environ.get("CNAPS_THREADS", "")
+    return int(wanted) if wanted.isdigit() and int(wanted) > 0 else len(os.sched_getaffinity(0))
+
+
 class ActorWorker:
     """A Ray Data actor: builds the job's worker once, then answers batches of payloads (one row each)."""
 
     def __init__(self, job: Job, threads: int):
-        # Torch would use every core of the machine in every actor; give each actor its share.
-        os.environ["CNAPS_THREADS"] = str(threads)
+        os.environ["CNAPS_THREADS"] = str(threads)  # read when the worker loads its network
         self.worker = job.worker(**job.kwargs)
 
     def __call__(self, batch):
