@@ -16,7 +16,7 @@ from agent.evaluation.checks import (Check, check_allowlist, check_fidelity, che
                                      check_off_topic, check_primary, check_sub_questions, check_task, check_uncovered,
                                      repeated_paragraphs)
 from agent.evaluation.harness import evaluate_case, evaluate_folder
-from agent.evaluation.labels import BundleLabels, find_cases, load_labels, resolve_primary
+from agent.evaluation.labels import BundleLabels, check_against_bundle, find_cases, load_labels, resolve_primary
 from agent.evaluation.metrics import load_thresholds, score
 from knowledge.parser import load_bundle, parse_bundle_text
 
@@ -257,6 +257,26 @@ def test_primary_model_must_name_one_supplied_source() -> None:
         resolve_primary("SwinIR", names)
 
 
+def test_labels_that_no_answer_could_meet_are_refused() -> None:
+    figures = parse_bundle_text("""A user has asked the following question:
+"How many dB better is A than B?"
+
+### Recommended AI Models:
+Model: A
+Summary: A reaches 31.73 dB on GoPro.
+
+### Related Papers:
+Model: B
+Summary: B reaches 29.55 dB on GoPro.
+""")
+    for expect in ("2.18", "31.73 dB", "not_given"):  # a supplied difference, supplied text, a decline
+        check_against_bundle(labels(sub_questions=[{"about": "how many dB", "expect": expect}]), figures)
+    with pytest.raises(EvaluationError, match="expect '2.5' is not in the bundle"):
+        check_against_bundle(labels(sub_questions=[{"about": "dB", "expect": "2.5"}]), figures)
+    with pytest.raises(EvaluationError, match="none of \\['which order'\\] is in the question"):
+        check_against_bundle(labels(sub_questions=[{"about": "which order", "expect": "not_given"}]), figures)
+
+
 def test_thresholds_file_is_checked(tmp_path: Path) -> None:
     path = tmp_path / "thresholds.yaml"
     path.write_text("task_accuracy: {min: 0.9}\nrepeated_paragraphs: {max: 0}\n", encoding="utf-8")
@@ -316,6 +336,7 @@ def test_fixture_set_is_large_varied_and_well_labelled() -> None:
     for case in cases:
         case_labels = load_labels(case.labels_path)
         bundle = load_bundle(case.bundle_path)
+        check_against_bundle(case_labels, bundle)
         if case_labels.primary_model:
             resolve_primary(case_labels.primary_model, {source.id: source.name for source in bundle.sources})
         languages.add(case_labels.language)

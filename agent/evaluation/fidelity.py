@@ -29,14 +29,21 @@ def unsupplied_quotes(markdown: str, bundle: QuestionBundle) -> list[str]:
     return found
 
 
-def unsupplied_figures(markdown: str, bundle: QuestionBundle) -> list[str]:
-    """dB figures of ``markdown`` that are not supplied, nor the difference of two supplied dB figures."""
+def supplied_figures(bundle: QuestionBundle) -> set[float]:
+    """The dB figures an answer may give: those the sources or the question supply, and differences of two supplied."""
     supplied = {float(value) for value in _DB.findall(supplied_text(bundle))}
     differences = {round(abs(a - b), 2) for a, b in combinations(supplied, 2)}
-    question = {float(value) for value in _DB.findall(fold(bundle.question))}
-    found = []
-    for value in _DB.findall(fold(unmark(markdown))):
-        number = float(value)
-        if not any(abs(number - known) < 0.006 for known in supplied | differences | question):
-            found.append(f"{value} dB")
+    return supplied | differences | {float(value) for value in _DB.findall(fold(bundle.question))}
+
+
+def is_supplied_figure(number: float, figures: set[float]) -> bool:
+    """Whether ``number`` is one of ``figures`` (to the hundredth a summary writes)."""
+    return any(abs(number - known) < 0.006 for known in figures)
+
+
+def unsupplied_figures(markdown: str, bundle: QuestionBundle) -> list[str]:
+    """dB figures of ``markdown`` that are not supplied, nor the difference of two supplied dB figures."""
+    figures = supplied_figures(bundle)
+    found = [f"{value} dB" for value in _DB.findall(fold(unmark(markdown)))
+             if not is_supplied_figure(float(value), figures)]
     return list(dict.fromkeys(found))

@@ -13,7 +13,8 @@ from pathlib import Path
 from agent.evaluation.checks import (Check, check_allowlist, check_fidelity, check_grounded_flag, check_language,
                                      check_off_topic, check_primary, check_sub_questions, check_task,
                                      check_uncovered, repeated_paragraphs)
-from agent.evaluation.labels import BundleLabels, EvalCase, find_cases, load_labels, resolve_primary
+from agent.evaluation.labels import (BundleLabels, EvalCase, check_against_bundle, find_cases, load_labels,
+                                     resolve_primary)
 from agent.evaluation.metrics import METRICS, THRESHOLDS_FILE, MetricScore, load_thresholds, score
 from agent.evaluation.text import clip
 
@@ -94,6 +95,7 @@ def evaluate_case(case: EvalCase, engine) -> BundleResult:
     try:
         labels = load_labels(case.labels_path)
         bundle = _load_bundle(case.bundle_path)
+        check_against_bundle(labels, bundle)
         names = {source.id: source.name for source in bundle.sources}
         expected_primary = resolve_primary(labels.primary_model, names) if labels.primary_model else None
         answer = _answer(engine, bundle)

@@ -130,6 +130,29 @@ def find_cases(folder: Path) -> list[EvalCase]:
     return cases
 
 
+def check_against_bundle(labels: BundleLabels, bundle) -> None:
+    """Raise EvaluationError when a label cannot be met by any answer to ``bundle``: a sub-question whose ``about``
+    keywords are not in the question, or an expected answer that is neither supplied text nor a supplied dB
+    figure or difference."""
+    from agent.evaluation.allowlist import supplied_text
+    from agent.evaluation.fidelity import is_supplied_figure, supplied_figures
+    from agent.evaluation.text import contains, contains_any
+
+    supplied = supplied_text(bundle)
+    for number, label in enumerate(labels.sub_questions, 1):
+        if not contains_any(bundle.question, label.about):
+            raise EvaluationError(f"sub_questions[{number}]: none of {label.about} is in the question")
+        if label.declined or contains(supplied, label.expect):
+            continue
+        try:
+            figure = float(label.expect)
+        except ValueError:
+            figure = None
+        if figure is None or not is_supplied_figure(figure, supplied_figures(bundle)):
+            raise EvaluationError(f"sub_questions[{number}]: expect {label.expect!r} is not in the bundle's sources "
+                                  "nor a difference of two supplied dB figures")
+
+
 def resolve_primary(name: str, source_names: dict[str, str]) -> str:
     """The id of the one source whose name is ``name`` (case-insensitive) or, failing that, the only one containing it.
 
