@@ -35,6 +35,18 @@ Paper: https://arxiv.org/abs/2204.04676
 Summary: NAFNet reaches 33.69 dB PSNR on GoPro. Unlike Real-ESRGAN it is not a GAN.
 """)
 
+#: Two models with one supplied GoPro figure each.
+FIGURES = parse_bundle_text("""A user has asked the following question:
+"How many dB better is A than B?"
+
+### Recommended AI Models:
+Model: A
+Summary: A reaches 31.73 dB on GoPro.
+
+### Related Papers:
+Model: B
+Summary: B reaches 29.55 dB on GoPro.
+""")
 
 def labels(**fields) -> BundleLabels:
     base = {"language": "en", "task": ["deblur"], "primary_model": "Deblur-NAFNet-GoPro"}
@@ -191,17 +203,7 @@ def test_quotes_must_be_the_bundles_words() -> None:
 
 
 def test_figures_must_be_supplied_or_a_supplied_difference() -> None:
-    bundle = parse_bundle_text("""A user has asked the following question:
-"How many dB better is A than B?"
-
-### Recommended AI Models:
-Model: A
-Summary: A reaches 31.73 dB on GoPro.
-
-### Related Papers:
-Model: B
-Summary: B reaches 29.55 dB on GoPro.
-""")
+    bundle = FIGURES
     assert check_fidelity("A reaches 31.73 dB and B 29.55 dB: A is 2.18 dB better [S1][S2].", bundle).passed
     invented = check_fidelity("A is about 2.5 dB better [S1].", bundle)
     assert not invented.passed and "figure 2.5 dB is not supplied" in invented.reason
@@ -258,17 +260,7 @@ def test_primary_model_must_name_one_supplied_source() -> None:
 
 
 def test_labels_that_no_answer_could_meet_are_refused() -> None:
-    figures = parse_bundle_text("""A user has asked the following question:
-"How many dB better is A than B?"
-
-### Recommended AI Models:
-Model: A
-Summary: A reaches 31.73 dB on GoPro.
-
-### Related Papers:
-Model: B
-Summary: B reaches 29.55 dB on GoPro.
-""")
+    figures = FIGURES
     for expect in ("2.18", "31.73 dB", "not_given"):  # a supplied difference, supplied text, a decline
         check_against_bundle(labels(sub_questions=[{"about": "how many dB", "expect": expect}]), figures)
     with pytest.raises(EvaluationError, match="expect '2.5' is not in the bundle"):
