@@ -88,6 +88,9 @@ def compose_offline(
     understanding = analysis.understanding
     off_topic = understanding.off_topic
     language = understanding.language
+    explanation = [] if off_topic else _unique(_explanation(analysis))
+    context = SubQuestionContext(bundle, understanding, analysis.profiles, analysis.ranker, analysis.twins,
+                                 explained=" ".join(statement.text for statement in explanation))
     answer = GroundedAnswer(
         question=bundle.question,
         language=language,
@@ -96,12 +99,11 @@ def compose_offline(
         task_name=understanding.task.label if understanding.task is not None else None,
         primary_source_id=understanding.primary.id if understanding.primary is not None else None,
         task=_task(analysis),
-        explanation=[] if off_topic else _unique(_explanation(analysis)),
+        explanation=explanation,
         workflow=[] if off_topic else _workflow(analysis, restoration, image),
         references=_references(analysis),
         limitations=_unique(_limitations(analysis, restoration, image)),
-        sub_questions=answer_sub_questions(SubQuestionContext(bundle, understanding, analysis.profiles,
-                                                              analysis.ranker, analysis.twins)),
+        sub_questions=answer_sub_questions(context),
         uncovered_aspects=_uncovered_aspects(analysis),
         restoration=restoration,
         backend="offline",
@@ -122,6 +124,10 @@ def analyse(bundle: QuestionBundle, ranker: Ranker | None = None) -> _Analysis:
                     for profile in profiles]
     relevant = {profile.id for profile in understanding.relevant}
     plan = plan_coverage(matches, profiles)
+    # A question asking for something outside imaging ("a poem about a blurry sunset") uses image words as its
+    # topic: they are neither covered nor declared outside the sources.
+    topic_only = bool(understanding.asked) and all(item.task.scope == "other" for item in understanding.asked)
+    plan = [coverage for coverage in plan if not (topic_only and coverage.covers)]
     for coverage in plan:
         # Only a source that bears on the question explains part of it: a related deblurring paper's card does not
         # explain why a super-resolution model's result looks real.

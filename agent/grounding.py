@@ -57,7 +57,8 @@ def _violations(text: str, allowed: _Allowed, where: str) -> list[Violation]:
         if match.group(1) not in allowed.text:
             found.append(Violation(kind="arxiv", value=match.group(1), where=where))
     text = _blank(_FILE_NAME, _PATH.sub(" ", _blank(_ARXIV, text)))
-    found += [Violation(kind="name", value=name, where=where) for name in _unsupplied_names(text, allowed)]
+    found += [Violation(kind="name", value=name, where=where)
+              for name in _unsupplied_names(_without_question_quotes(text, allowed), allowed)]
     found += [Violation(kind="citation", value=ref, where=where)
               for ref in _cited_ids(text) if ref not in allowed.ids]
     return found
@@ -91,6 +92,7 @@ class _Allowed:
 
     def __init__(self, bundle: QuestionBundle) -> None:
         supplied = bundle.supplied_text()
+        self.question = " ".join(bundle.question.lower().split())
         self.text = supplied.lower()
         self.ids = {source.id for source in bundle.sources}
         self.links = {_normal_link(link) for link in [*bundle.allowed_links(), *_URL.findall(supplied)]}
@@ -106,6 +108,18 @@ class _Allowed:
     @classmethod
     def of(cls, bundle: QuestionBundle) -> _Allowed:
         return cls._cached(bundle.model_dump_json())
+
+
+_QUOTED = re.compile(r"“([^”]{1,200})”")
+
+
+def _without_question_quotes(text: str, allowed: _Allowed) -> str:
+    """``text`` without the user's own words quoted back to them (“LiDAR scans”): a word of the question, quoted as
+    such, is not a name the answer introduces. Links in quotes were already checked."""
+    if "“" not in text:
+        return text
+    return _QUOTED.sub(lambda match: " " if " ".join(match.group(1).lower().split()) in allowed.question
+                       else match.group(0), text)
 
 
 def _check_links(text: str, allowed: _Allowed, where: str, found: list[Violation]) -> str:

@@ -24,7 +24,9 @@ _JOINED = re.compile(r"(?:,\s*|\s+)(?:and|or|y|o|et|ou|und|oder|e)\s+(?=(?:how|w
                      r"combien|pourquoi|faut-il|est-ce|peut-on|wie|welche|warum|was|um wie|muss|soll|kann|qual|quanto|"
                      r"por que|debo|devo|se puede|pode)\b)", re.IGNORECASE)
 # A sentence asks something when it ends with a question mark or opens like a question or a request.
-_ASKING_START = re.compile(r"^\s*(?:¿|how|what|which|why|when|where|who|will|would|can|could|does|do|is|are|should|"
+_LETTER = re.compile(r"[^\W_]", re.UNICODE)
+_ASKING_START = re.compile(r"^\s*(?:(?:also|and|so|ok|okay|but|plus|then|et|y|und|e|aussi|también|auch|também)[,\s]+)?"
+                           r"(?:¿|how|what|which|why|when|where|who|will|would|can|could|does|do|is|are|should|"
                            r"explain|tell me|describe|help|c[oó]mo|qu[eé]|cu[aá]l|comment|quel|pourquoi|wie|was|welche|"
                            r"warum|como|qual|o que)\b", re.IGNORECASE)
 _KINDS = (
@@ -36,8 +38,8 @@ _KINDS = (
     ("why", r"\bwhy\b|por ?qu[eé]\b|pourquoi|warum|wieso|perch[eé]|为什么|为何|なぜ|どうして"),
     ("which", r"\bwhich\b|\bwhat (?:model|method|tool|network|paper|one)s?\b|cu[aá]l(?:es)?\b|qu[eé] modelo|\bquel(?:le)?s?\b|"
               r"welche[rsnm]?\b|\bqua(?:l|is)\b|哪|どの|どれ"),
-    ("will", r"^\s*(?:will|would|can|could|does|do|is|are|should|won't|wouldn't)\s+(?:it|this|that|the|they|my|these|"
-             r"i|we|you)\b"),
+    ("will", r"^\s*(?:(?:also|and|so|ok|okay|but|plus|then)[,\s]+)?(?:will|would|can|could|does|do|is|are|should|"
+             r"won't|wouldn't)\s+(?:it|this|that|the|they|my|these|i|we|you|there|some|any)\b"),
     ("how", r"\bhow\b|c[oó]mo\b|\bcomment\b|\bwie\b|如何|怎么|怎样|怎麼|どうやって|どう(?:すれば|したら)|方法"),
     ("will", r"\b(?:will|would) (?:it|this|that|the)\b|\bva a\b|podr[aá]|\bpuede\b|est-ce que|va-t-il|peut-il|\bwird\b|"
              r"\bkann\b|\bvai\b|\bpode\b|会不会|能不能|吗|嗎|ますか|でしょうか"),
@@ -53,9 +55,10 @@ _ORDER_WORDS = re.compile(r"\b(?:first|then|before|after|followed by|prior to|su
 def split_question(question: str) -> list[tuple[str, str]]:
     """The parts of ``question`` that ask something, each with its kind (how, which, order, how_much, will, why,
     what, other); a question with no asking sentence is one part."""
-    sentences = [part.strip() for part in _SENTENCE_END.split(question.strip()) if part and part.strip()]
+    sentences = [part.strip() for part in _SENTENCE_END.split(question.strip()) if part and _LETTER.search(part)]
     asking = [sentence for sentence in sentences if _QUESTION_MARK.search(sentence) or _ASKING_START.search(sentence)]
-    parts = [piece.strip(" ,;") for sentence in asking for piece in _JOINED.split(sentence) if piece.strip(" ,;")]
+    parts = [piece.strip(" ,;") for sentence in asking for piece in _JOINED.split(sentence)
+             if _LETTER.search(piece)]
     if not parts:
         parts = [sentences[-1] if sentences else question.strip()]
     return [(part, _kind(part)) for part in parts[:MAX_SUB_QUESTIONS]]
@@ -85,6 +88,8 @@ class SubQuestionContext:
     ranker: Ranker
     #: related papers that are a recommended model's own paper: related id -> model profile
     twins: dict[str, SourceProfile]
+    #: the text of the answer's "How it works" part, so a sub-answer does not repeat a sentence it already says
+    explained: str = ""
 
 
 def answer_sub_questions(context: SubQuestionContext) -> list[SubAnswer]:
@@ -108,8 +113,12 @@ def _answer(part: str, kind: str, context: SubQuestionContext) -> SubAnswer:
     if kind in ("how", "why"):
         # How it works: the model's card and its summary (and its paper's), contribution sentences preferred.
         described = [primary, *_twin_papers(primary, context)]
+        pool = _sentences(context, described)
         preferred = {sentence.text for sentence in _sentences(context, described, describing=True)}
-        best = _best(_query(part, context), _sentences(context, described), context.ranker, preferred)
+        # Each fact once, where the sources allow: a sentence the explanation does not already say is preferred.
+        said = " ".join(context.explained.split())
+        preferred -= {sentence.text for sentence in pool if sentence.text in said}
+        best = _best(_query(part, context), pool, context.ranker, preferred)
     else:
         best = _best(_query(part, context), _sentences(context, understanding.relevant), context.ranker)
     if best is not None and (kind in ("how", "why") or best[1] >= context.ranker.sentence_floor):

@@ -75,6 +75,10 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
         source_scores: the ranker's score of each source's text against the question, by source id.
     """
     asked = asked_tasks(question, matches, ranker)
+    other = [item for item in asked if item.task.scope == "other" and item.score >= 1.0]
+    if other:
+        # "A poem about a blurry sunset" asks for a poem: the image words are its topic, not a task.
+        asked = other
     asked_ids = {item.task.id for item in asked}
     relevant = []
     for profile in profiles:

@@ -6,6 +6,8 @@ import re
 from functools import cache
 from importlib import resources
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -22,6 +24,9 @@ class Task(BaseModel):
     output: str
     #: requests a user with this task might write, compared with a question by meaning
     examples: list[str] = Field(default_factory=list)
+    #: "other" for tasks outside imaging (sound, writing): a question asking for one is about it, whatever image
+    #: words it also uses ("a poem about a blurry sunset")
+    scope: Literal["image", "other"] = "image"
 
     def hits(self, text: str, symptoms: bool = True) -> int:
         """How many times this task's cues (and, if ``symptoms``, its symptom cues) occur in ``text``.

@@ -98,3 +98,15 @@ def test_reference_links_and_names_must_be_the_bundles() -> None:
 def test_the_users_question_is_not_checked() -> None:
     bundle = SEED.model_copy(update={"question": "Is Real-ESRGAN at https://example.com better?"})
     assert apply_verdict(_answer(question=bundle.question), bundle).grounded
+
+
+def test_the_users_own_words_quoted_back_are_not_unsupplied_names() -> None:
+    # A false "Not grounded" on a correct answer: the question's "LiDAR", quoted as the user's words.
+    from agent.grounding import find_violations_in_text
+    from knowledge.parser import default_bundle
+
+    bundle = default_bundle().model_copy(update={"question": "My LiDAR scans are sparse, how do I densify them?"})
+    assert find_violations_in_text("It speaks to what you ask about (“LiDAR scans”).", bundle) == []
+    # Unquoted, or quoted but not the user's words, it is still a name the answer introduces.
+    assert [v.value for v in find_violations_in_text("LiDAR scans are supported.", bundle)] == ["LiDAR"]
+    assert [v.value for v in find_violations_in_text("Use “SwinIR” instead.", bundle)] == ["SwinIR"]
