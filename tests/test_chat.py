@@ -1,9 +1,10 @@
-"""The chat page: its answering session directly, and `cnaps chat` end to end in headless Chromium."""
+"""The chat page: turns, follow-ups, replies and cancelling directly, and `cnaps chat` end to end in headless Chromium."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,17 +16,18 @@ import httpx
 import pytest
 from PIL import Image
 
-from agent.web.chat import SEED_SOURCES, UPLOADED_BUNDLE, ChatSession, page_text
+from agent.web.answer import RestoreOptions
+from agent.web.chat import ChatSession, chat_markdown, final_messages, page_text, read_turn
+from agent.web.jobs import Job
 from agent.web.limits import UploadError, UploadLimits
-from agent.web.store import JobStore
 from knowledge.parser import load_bundle
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BLURRY = FIXTURES / "web_blurry_kodim23_128x96.png"
 SEED = FIXTURES / "bundles" / "seed.txt"
 DASHCAM = FIXTURES / "bundles" / "ex_dashcam_frame.txt"
-ARTIFACTS = Path(__file__).parent.parent / "artifacts"  # gitignored; kept after the run for people to look at
-SCREENSHOT = ARTIFACTS / "chat_page.png"
+DOCS = Path(__file__).parent.parent / "docs"
+ARTIFACTS = Path(__file__).parent.parent / "artifacts"  # gitignored; failure screenshots for people to look at
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -33,52 +35,106 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 @pytest.fixture
 def session(tmp_path):
-    store = JobStore(tmp_path)
-    yield ChatSession(store)
-    store.close()
+    chat = ChatSession(tmp_path / "chat")
+    yield chat
+    chat.close()
 
 
-def test_the_session_restores_reports_tile_progress_and_builds_the_reply(session):
-    ticks: list[tuple[int, int]] = []
-    reply = session.ask("", str(BLURRY), SEED_SOURCES, None, "offline", lambda done, total: ticks.append((done, total)))
-    seed = load_bundle(SEED)
-    assert seed.question in reply.answer_markdown
-    assert ticks and ticks[-1][0] == ticks[-1][1] > 0
-    assert reply.comparison is not None and reply.comparison[0] == str(BLURRY)
-    with Image.open(reply.restored_file) as restored:
-        assert restored.size == (128, 96)
-    assert "Grounded" in reply.status_markdown and "Not grounded" not in reply.status_markdown
-    # The answer names files, not the server's folders.
-    assert str(session.store.root) not in reply.answer_markdown and str(FIXTURES) not in reply.answer_markdown
-    assert f"`{BLURRY.name}`" in reply.answer_markdown
+def user(*content) -> dict:
+    return {"role": "user", "content": list(content)}
 
 
-def test_an_uploaded_bundle_is_answered_with_its_own_question_unless_one_is_typed(session):
-    reply = session.ask("", None, UPLOADED_BUNDLE, str(DASHCAM), "offline")
-    assert load_bundle(DASHCAM).question in reply.answer_markdown
-    assert reply.comparison is None and reply.restored_file is None
-    typed = session.ask("Can the plate be read?", None, UPLOADED_BUNDLE, str(DASHCAM), "offline")
-    assert "Can the plate be read?" in typed.answer_markdown
+def finish(session: ChatSession, job: Job) -> tuple[Job, list[Job]]:
+    seen = list(session.follow(job))
+    return seen[-1], seen
 
 
-def test_the_session_refuses_bad_uploads_with_a_reason(tmp_path):
-    session = ChatSession(JobStore(tmp_path), limits=UploadLimits(max_image_pixels=1000))
-    with pytest.raises(UploadError, match="choose a bundle document"):
-        session.ask("q", None, UPLOADED_BUNDLE, None, "offline")
-    with pytest.raises(UploadError, match="12288 pixels; the limit is 1000"):
-        session.ask("q", str(BLURRY), SEED_SOURCES, None, "offline")
-    not_text = tmp_path / "bundle.txt"
-    not_text.write_bytes(b"\xff\xfe\x00broken")
-    with pytest.raises(UploadError, match="not UTF-8"):
-        session.ask("q", None, UPLOADED_BUNDLE, str(not_text), "offline")
+def test_a_follow_up_is_about_the_conversation_s_last_image_and_bundle():
+    history = [user({"type": "file", "file": {"path": "/up/a/photo.png"}}, {"type": "text", "text": "sharp?"}),
+               {"role": "assistant", "content": [{"type": "text", "text": "answer"}]},
+               user({"path": "/up/b/dashcam.yaml"}, "and this bundle?")]
+    turn = read_turn({"text": "Which paper?", "files": []}, history)
+    assert (turn.question, turn.image, turn.bundle_document) == ("Which paper?", Path("/up/a/photo.png"),
+                                                                 Path("/up/b/dashcam.yaml"))
+    newer = read_turn({"text": "", "files": ["/up/c/night.JPG"]}, history)
+    assert newer.image == Path("/up/c/night.JPG") and newer.bundle_document == Path("/up/b/dashcam.yaml")
+    assert read_turn("plain text", []).image is None
+
+
+def test_a_turn_restores_with_tile_progress_and_the_reply_links_citations_to_references(session):
+    turn = read_turn({"text": "", "files": [str(BLURRY)]}, [])
+    final, seen = finish(session, session.start(turn, "offline"))
+    assert final.status == "done" and final.progress.tiles_done == final.progress.tiles_total == 1
+    assert [job.version for job in seen] == sorted(job.version for job in seen)  # never going back
+    answer = final.answer
+    assert answer.question == load_bundle(SEED).question and answer.restoration.applied
+    restored = Path(answer.restoration.output_path)
+    assert restored.name == "web_blurry_kodim23_128x96_restored.png" and restored.is_relative_to(session.root)
+
+    reply, slider = final_messages(final, turn)
+    text = "\n".join(part for part in reply if isinstance(part, str))
+    assert "**Grounded:**" in text and "Not applied" not in text
+    assert slider == (str(BLURRY), str(restored))
+    assert any(isinstance(part, dict) and part["content"]["path"] == str(restored) for part in reply)
+    # Every [S1] is a link to an anchor that the reference list really has; no server folder is shown.
+    markdown = reply[-1]
+    targets = set(re.findall(r"\[\\\[S\d+\\\]\]\(#([\w-]+)\)", markdown))
+    anchors = set(re.findall(r'<a id="([\w-]+)"></a>\*\*S\d+ · ', markdown))
+    assert targets and targets <= anchors and f"a{final.id[:8]}-S1" in targets
+    assert str(session.root) not in markdown and "# Answer" not in markdown
+
+
+def test_a_restoration_that_did_not_help_is_reported_plainly_with_no_image_offered(session, tmp_path):
+    turn = read_turn({"text": "", "files": [str(BLURRY)]}, [])
+    final, _ = finish(session, session.start(turn, "offline"))
+    kept = final.answer.restoration.model_copy(update={
+        "applied": False, "verdict": "not_improved", "verdict_reason": "sharpness fell from 3.4 to 2.6"})
+    unimproved = Job(id=final.id, folder=final.folder, status="done", progress=final.progress,
+                     answer=final.answer.model_copy(update={"restoration": kept}))
+    reply, slider = final_messages(unimproved, turn)
+    text = "\n".join(part for part in reply if isinstance(part, str))
+    assert "**Not applied:** the restoration did not improve this photo" in text
+    assert "sharpness fell from 3.4 to 2.6" in text and "Restored with preset" not in text
+    # Neither the unchanged file nor a before/after pair is offered as a result.
+    assert not any(isinstance(part, dict) for part in reply) and not isinstance(slider, tuple)
+
+
+def test_cancelling_a_turn_stops_its_restoration_at_a_tile(session, tmp_path):
+    big = tmp_path / "big.png"
+    Image.open(BLURRY).resize((512, 384)).save(big)
+    job = session.start(read_turn({"text": "", "files": [str(big)]}, []), "offline", RestoreOptions(tile=64))
+    for snapshot in session.follow(job):
+        if snapshot.progress.tiles_done >= 1:
+            session.board.cancel(job.id)
+        last = snapshot
+    assert last.status == "cancelled" and 1 <= last.progress.tiles_done < last.progress.tiles_total
+    reply, _ = final_messages(last, read_turn("", []))
+    assert "stopped" in reply[-1]
+
+
+def test_an_uploaded_bundle_is_answered_and_bad_uploads_are_refused_with_a_reason(tmp_path):
+    session = ChatSession(tmp_path / "chat", limits=UploadLimits(max_image_pixels=1000))
+    try:
+        final, _ = finish(session, session.start(read_turn({"text": "", "files": [str(DASHCAM)]}, []), "offline"))
+        assert final.answer.question == load_bundle(DASHCAM).question and final.answer.restoration is None
+        with pytest.raises(UploadError, match="12288 pixels; the limit is 1000"):
+            session.start(read_turn({"text": "q", "files": [str(BLURRY)]}, []), "offline")
+        not_text = tmp_path / "bundle.txt"
+        not_text.write_bytes(b"\xff\xfe\x00broken")
+        with pytest.raises(UploadError, match="not UTF-8"):
+            session.start(read_turn({"text": "q", "files": [str(not_text)]}, []), "offline")
+    finally:
+        session.close()
+    assert not (tmp_path / "chat").exists()
 
 
 def test_the_page_texts_render_from_their_templates():
-    assert "offline" in page_text("chat_intro.md.j2") and "#answer" in page_text("chat_style.css.j2")
-    with_image = page_text("chat_progress.txt.j2", stage="start", image_given=True)
-    assert with_image.startswith("Restoring the image") and "\n" not in with_image
-    assert page_text("chat_progress.txt.j2", stage="start", image_given=False) == "Composing the answer"
-    assert page_text("chat_progress.txt.j2", stage="tiles") == "Restoring the image"
+    assert "offline" in page_text("chat_intro.md.j2") and "#conversation" in page_text("chat_style.css.j2")
+    line = page_text("chat_progress.txt.j2", stage="restoring", tiles_done=3, tiles_total=12, image_given=True)
+    assert line == "Restoring the image: 3/12 tiles"
+    assert page_text("chat_progress.txt.j2", stage="starting", tiles_done=0, tiles_total=0,
+                     image_given=False) == "Composing the answer"
+    assert "<script>" not in page_text("chat_error.md.j2", message="<script>alert(1)</script>")
 
 
 def free_port() -> int:
@@ -89,10 +145,13 @@ def free_port() -> int:
 
 @pytest.fixture
 def chat_server(tmp_path):
-    """`cnaps chat` on a free port of 127.0.0.1, stopped after the test."""
+    """`cnaps chat` on a free port of 127.0.0.1, its temp folder under tmp_path/tmp; stopped after the test."""
     port = free_port()
     log = (tmp_path / "chat.log").open("w")
-    env = {**os.environ, "GRADIO_TEMP_DIR": str(tmp_path / "gradio"), "CNAPS_BACKEND": "offline"}
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "CNAPS_BACKEND": "offline"}
+    env.pop("GRADIO_TEMP_DIR", None)
     command = [sys.executable, "-c", "from agent.cli import main; main()", "chat", "--port", str(port)]
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
     url = f"http://127.0.0.1:{port}/"
@@ -107,75 +166,109 @@ def chat_server(tmp_path):
             assert server.poll() is None, (tmp_path / "chat.log").read_text()
             assert time.monotonic() < deadline, "cnaps chat did not start in 120 s"
             time.sleep(0.5)
+        assert "cnaps-chat-" in [path.name[:11] for path in temp.iterdir()]
         yield url
     finally:
         server.terminate()
-        server.wait(30)
+        server.wait(60)
         log.close()
+    # Uploads, restored images and Gradio's cache all lived in one folder, removed when the server stopped.
+    assert list(temp.iterdir()) == [], (tmp_path / "chat.log").read_text()[-2000:]
 
 
-# Watched in the page: remembers every progress text such as "0/1 tiles" shown while the image is restored.
-# A MutationObserver, not a timer: with the lite network a small image restores in tens of milliseconds.
-WATCH_TILE_PROGRESS = """() => {
-  window.tileProgress = [];
+# Remembers every progress line the page shows while a reply is pending (a MutationObserver, not a timer: a small
+# image restores in tens of milliseconds).
+WATCH_PROGRESS = """() => {
+  window.progressLines = [];
   const record = () => {
-    for (const node of document.querySelectorAll('.progress-text')) {
-      const text = node.textContent.replace(/\\s+/g, ' ');
-      if (/\\d+\\/\\d+ tiles/.test(text) && !window.tileProgress.includes(text)) window.tileProgress.push(text);
+    for (const node of document.querySelectorAll('#conversation [data-testid=bot]')) {
+      const text = node.textContent.replace(/\\s+/g, ' ').trim();
+      if (/(tiles|composing the answer|Composed the answer)/i.test(text) && text.length < 200
+          && !window.progressLines.includes(text)) window.progressLines.push(text);
     }
   };
   new MutationObserver(record).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 
 
+FOLLOW_UP = "Which paper describes the deblurring model, and where is its code?"
+
+
+def send(page, text: str, files: list[Path] = ()) -> None:
+    """Type a message (attaching files) and press Enter, then wait until the reply has finished."""
+    from playwright.sync_api import expect
+
+    if files:
+        page.locator("#message input[type=file]").set_input_files([str(path) for path in files])
+        expect(page.locator("#message img, #message .thumbnail-item").first).to_be_visible()
+    box = page.locator("#message textarea")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.locator("#message textarea")).to_be_disabled(timeout=30_000)
+    expect(page.locator("#message textarea")).to_be_enabled()
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(900)
-def test_the_chat_page_restores_an_uploaded_image_and_answers_from_the_seed_only(chat_server, capsys):
+def test_the_chat_page_holds_a_conversation_about_an_uploaded_image(chat_server):
     from playwright.sync_api import expect, sync_playwright
 
     seed = load_bundle(SEED)
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
         try:
             # Generous: on a machine busy training, the page's own scripts may take a minute to run.
             page.set_default_timeout(240_000)
             expect.set_options(timeout=240_000)
-            page.goto(chat_server, wait_until="networkidle")
-            expect(page.locator("#ask")).to_be_visible()
-            page.locator("#image input[type=file]").set_input_files(str(BLURRY))
-            expect(page.locator("#image img")).to_be_visible()
-            page.locator("#question textarea").fill(seed.question)
-            page.evaluate(WATCH_TILE_PROGRESS)
-            page.locator("#ask").click()
-            expect(page.locator("#answer a[href^='http']").first).to_be_visible(timeout=480_000)
-            after = page.locator("#comparison img").last
-            expect(after).to_be_visible()
-            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=after.element_handle())
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-            with capsys.disabled():
-                print(f"\nchat page screenshot: {SCREENSHOT}")
+            page.goto(chat_server, wait_until="load")
+            expect(page.locator("#message textarea")).to_be_visible()
+            send_box = page.locator("#message").bounding_box()
+            assert send_box["y"] + send_box["height"] <= 768  # the send box is on a 1366x768 screen unscrolled
+            page.evaluate(WATCH_PROGRESS)
 
-            links = page.eval_on_selector_all("#answer a[href]", "anchors => anchors.map(a => a.href)")
-            answer_text = page.locator("#answer").inner_text()
-            sizes = page.eval_on_selector_all("#comparison img", "images => images.map(i => [i.naturalWidth, "
+            send(page, seed.question, [BLURRY])
+            bot = page.locator("#conversation [data-testid=bot]")
+            restored = page.locator("#conversation [data-testid=bot] img[src*='_restored.png']")
+            expect(restored).to_be_visible()
+            download = page.locator("#conversation a.download-link[download]").last
+            download_name, download_href = download.get_attribute("download"), download.get_attribute("href")
+            citations = page.eval_on_selector_all(
+                "#conversation a[href^='#a']", "links => links.map(a => [a.textContent, a.getAttribute('href'), "
+                "!!document.getElementById(a.getAttribute('href').slice(1))])")
+            reference_text = page.evaluate("id => document.getElementById(id).parentElement.textContent",
+                                           citations[0][1][1:])
+            slider = page.locator("#comparison img")
+            expect(slider).to_have_count(2)
+            page.wait_for_function("() => [...document.querySelectorAll('#comparison img')].every("
+                                   "i => i.complete && i.naturalWidth > 0)")
+            sizes = page.eval_on_selector_all("#comparison img", "imgs => imgs.map(i => [i.naturalWidth, "
                                                                  "i.naturalHeight])")
-            download = page.locator("#restored-file a[href]").first
-            download_name, download_href = download.inner_text(), download.get_attribute("href")
-            status = page.locator("#status").inner_text()
-            progress_seen = page.evaluate("window.tileProgress")
+
+            # A follow-up with no attachment is about the same image (its answer names it).
+            send(page, FOLLOW_UP)
+            expect(page.locator("#conversation [data-testid=user]").filter(has_text=FOLLOW_UP)).to_be_visible()
+            restored.first.scroll_into_view_if_needed()
+            page.screenshot(path=str(DOCS / "chat.png"))
+            users = page.locator("#conversation [data-testid=user]").all_inner_texts()
+            replies = bot.all_inner_texts()
+            progress = page.evaluate("window.progressLines")
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "chat_page_failed.png"), full_page=True)
             raise
         finally:
             browser.close()
-    assert seed.question in answer_text
-    assert links and set(links) <= seed.allowed_links()
-    assert "https://github.com/chosj95/MIMO-UNet" in links
-    assert len(sizes) == 2 and all(size == [128, 96] for size in sizes)
-    assert download_name
-    with Image.open(io.BytesIO(httpx.get(urljoin(chat_server, download_href), timeout=60).content)) as restored:
-        assert restored.size == (128, 96)
-    assert status.startswith("Grounded:") and "cnaps-lite" in status
-    assert progress_seen and all(text.strip() for text in progress_seen)
+    # History: both questions and both answers stay in the conversation.
+    assert any(seed.question in text for text in users) and any(FOLLOW_UP in text for text in users)
+    assert sum("Grounded" in text for text in replies) >= 2
+    follow_up_reply = replies[[index for index, text in enumerate(replies) if "Grounded" in text][-1]]
+    assert BLURRY.name in follow_up_reply
+    assert any(re.search(r"\d+/\d+ tiles", line) for line in progress), progress
+    assert download_name.endswith("web_blurry_kodim23_128x96_restored.png")
+    with Image.open(io.BytesIO(httpx.get(urljoin(chat_server, download_href), timeout=60).content)) as image:
+        assert image.size == (128, 96)
+    assert sizes == [[128, 96], [128, 96]]
+    assert citations and all(text == "[S1]" or re.fullmatch(r"\[S\d+\]", text) for text, _, _ in citations)
+    assert all(exists for _, _, exists in citations)  # every [Sn] jumps to an anchor on the page
+    assert citations[0][0] == "[S1]" and reference_text.lstrip().startswith("S1 · ")

@@ -11,7 +11,6 @@ import atexit
 import os
 import re
 import shutil
-import signal
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -236,20 +235,22 @@ def build_chat_app(session: ChatSession):
 
 EXAMPLE_QUESTIONS = [
     {"text": "Can this blurry photo be made sharp, and which model would do it?", "files": []},
-    {"text": "Which paper describes that model, and where is its code?", "files": []},
-    {"text": "Can it also brighten the dark corners?", "files": []},
+    {"text": "Which paper describes the deblurring model, and where is its code?", "files": []},
+    {"text": "How does the deblurring model avoid a fake look?", "files": []},
 ]
 
 
-def launch_chat(host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Serve the chat page until interrupted; every file it writes is under one folder, removed when it stops."""
+def launch_chat(host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+    """Serve the chat page until interrupted; every file it writes is under one folder, removed when it stops.
+
+    Args:
+        share: also open a temporary public link through Gradio's share service (needs internet).
+    """
     root = Path(tempfile.mkdtemp(prefix="cnaps-chat-"))
     os.environ.setdefault("GRADIO_TEMP_DIR", str(root / "uploads"))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     session = ChatSession(root)
-    atexit.register(session.close)
-    # `kill` (SIGTERM) stops the server like Ctrl+C, so the folder is removed either way.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    atexit.register(session.close)  # also when the process ends some other way than launch() returning
     import gradio as gr
 
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
@@ -259,6 +260,7 @@ def launch_chat(host: str = "127.0.0.1", port: int = 7860) -> None:
     threading.Thread(target=warm_up, args=(default_backend_name(),), daemon=True, name="cnaps-warm-up").start()
     try:
         page.launch(server_name=host, server_port=port, theme=theme, css=page_text("chat_style.css.j2"),
-                    footer_links=[], ssr_mode=False, show_error=True, max_file_size=UploadLimits().max_image_bytes)
+                    footer_links=[], ssr_mode=False, show_error=True, max_file_size=UploadLimits().max_image_bytes,
+                    share=share)
     finally:
         session.close()
