@@ -397,3 +397,42 @@ def test_eight_concurrent_jobs_all_finish_and_keep_their_own_results(base_url):
         assert job["result"]["answer"]["restoration"]["input_path"] == f"photo{index}.png"
         image = httpx.get(base_url + job["result"]["restored_image_url"])
         assert f'filename="photo{index}_restored.png"' in image.headers["content-disposition"]
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_docs_and_redoc_render_in_chromium_with_no_network(base_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    docs = Path(__file__).parent.parent / "docs"
+    blocked: list[str] = []
+
+    def local_only(route) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.set_default_timeout(120_000)
+        page.route("**/*", local_only)
+        try:
+            page.goto(f"{base_url}/docs", wait_until="load")
+            jobs = page.locator(".opblock-summary-path", has_text="/v1/jobs").first
+            expect(jobs).to_be_visible(timeout=120_000)
+            paths = page.locator(".opblock-summary-path").all_inner_texts()
+            page.screenshot(path=str(docs / "api_docs.png"))
+            page.goto(f"{base_url}/redoc", wait_until="load")
+            expect(page.locator("h1", has_text="cnaps-agent")).to_be_visible(timeout=120_000)
+            expect(page.get_by_text("Start answering in the background").first).to_be_attached()
+        finally:
+            browser.close()
+    assert {"/v1/answers", "/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/events"} <= {
+        path.replace("\u200b", "") for path in paths}
+    # Only ReDoc's "powered by" logo is asked of another host (it is missing offline; the page works without it).
+    assert all(url == "https://cdn.redoc.ly/redoc/logo-mini.svg" for url in blocked), blocked
