@@ -38,13 +38,15 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=16, help="Answers restored at the same time."),
     queue: int = typer.Option(16, "--queue", min=0, max=1000, help="Requests that may wait for a worker."),
     max_pixels: int = typer.Option(12_000_000, "--max-pixels", min=1, help="Largest image accepted, in pixels."),
+    body_timeout: float = typer.Option(60.0, "--body-timeout", min=0.1, help="Seconds a client has to send its "
+                                                                             "whole request body (else 408)."),
 ) -> None:
     """Serve the HTTP API: POST /v1/answers, GET /v1/images/{id}, GET /healthz, docs at /docs."""
     from agent.web.api import ApiConfig, serve as run_server
     from agent.web.limits import UploadLimits
 
     run_server(host, port, ApiConfig(workers=workers, queue_size=queue,
-                                     limits=UploadLimits(max_image_pixels=max_pixels)))
+                                     limits=UploadLimits(max_image_pixels=max_pixels, body_timeout_s=body_timeout)))
 
 
 @app.command()

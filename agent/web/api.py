@@ -18,7 +18,7 @@ from agent.web.answer import answer_bundle, default_backend_name, warm_up
 from agent.web.answer_io import AnswerForm, AnswerResponse, answer_response, read_answer_form
 from agent.web.job_routes import add_job_routes
 from agent.web.jobs import JobBoard
-from agent.web.guards import BodyDeadline
+from agent.web.guards import BodyDeadline, PartSizeLimit
 from agent.web.limits import UploadError, UploadLimits
 from agent.web.pool import PoolBusyError, PoolStats, WorkerPool
 from agent.web.store import JobStore
@@ -115,7 +115,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(503, "busy", str(error), headers={"Retry-After": "5"})
 
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
-        return _error_response(error.status_code, ERROR_KINDS.get(error.status_code, "error"), str(error.detail))
+        return _error_response(error.status_code, ERROR_KINDS.get(error.status_code, "error"), str(error.detail),
+                               headers=getattr(error, "headers", None))
 
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
@@ -160,6 +161,8 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
                                      "restoration. Short requests: POST /v1/answers; long ones: POST /v1/jobs.")
     app.state.pool, app.state.store, app.state.config, app.state.jobs = pool, store, config, board
     app.add_middleware(BodySizeLimit, max_bytes=config.limits.max_request_bytes)
+    app.add_middleware(PartSizeLimit, limits={"bundle": config.limits.max_bundle_bytes,
+                                              "image": config.limits.max_image_bytes})
     app.add_middleware(BodyDeadline, seconds=config.limits.body_timeout_s)
     _install_error_handlers(app)
     errors = {status: {"model": ErrorResponse} for status in (413, 415, 422, 503)}
