@@ -89,8 +89,7 @@ def compose_offline(
     off_topic = understanding.off_topic
     language = understanding.language
     explanation = [] if off_topic else _unique(_explanation(analysis))
-    context = SubQuestionContext(bundle, understanding, analysis.profiles, analysis.ranker, analysis.twins,
-                                 explained=" ".join(statement.text for statement in explanation))
+    context = SubQuestionContext(bundle, understanding, analysis.profiles, analysis.ranker, analysis.twins)
     answer = GroundedAnswer(
         question=bundle.question,
         language=language,

@@ -24,6 +24,9 @@ _JOINED = re.compile(r"(?:,\s*|\s+)(?:and|or|y|o|et|ou|und|oder|e)\s+(?=(?:how|w
                      r"combien|pourquoi|faut-il|est-ce|peut-on|wie|welche|warum|was|um wie|muss|soll|kann|qual|quanto|"
                      r"por que|debo|devo|se puede|pode)\b)", re.IGNORECASE)
 # A sentence asks something when it ends with a question mark or opens like a question or a request.
+# "What is this for?", "what am I trying to do": a what-question the task statement answers.
+_ASKS_TASK = re.compile(r"\b(?:task|do|does|doing|for|purpose|trying|use|useful)\b|任务|用途|タスク|用途|tarea|sirve|t[âa]che|"
+                        r"aufgabe|wof[üu]r|tarefa|serve", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W_]", re.UNICODE)
 _ASKING_START = re.compile(r"^\s*(?:(?:also|and|so|ok|okay|but|plus|then|et|y|und|e|aussi|también|auch|também)[,\s]+)?"
                            r"(?:¿|how|what|which|why|when|where|who|will|would|can|could|does|do|is|are|should|"
@@ -88,8 +91,6 @@ class SubQuestionContext:
     ranker: Ranker
     #: related papers that are a recommended model's own paper: related id -> model profile
     twins: dict[str, SourceProfile]
-    #: the text of the answer's "How it works" part, so a sub-answer does not repeat a sentence it already says
-    explained: str = ""
 
 
 def answer_sub_questions(context: SubQuestionContext) -> list[SubAnswer]:
@@ -114,17 +115,20 @@ def _answer(part: str, kind: str, context: SubQuestionContext) -> SubAnswer:
         # How it works: the model's card and its summary (and its paper's), contribution sentences preferred.
         described = [primary, *_twin_papers(primary, context)]
         pool = _sentences(context, described)
-        preferred = {sentence.text for sentence in _sentences(context, described, describing=True)}
-        # Each fact once, where the sources allow: a sentence the explanation does not already say is preferred.
-        said = " ".join(context.explained.split())
-        preferred -= {sentence.text for sentence in pool if sentence.text in said}
+        # What the source does and how (its contribution sentences, its card's how) before what motivates it;
+        # a how-question is answered from those alone when there are any.
+        preferred = {" ".join(text.split()) for profile in described
+                     for text in (*describing_sentences(profile.source.summary or ""),
+                                  *((*profile.card.how, *profile.card.addresses.values()) if profile.card else ()))}
+        if kind == "how" and any(sentence.text in preferred for sentence in pool):
+            pool = [sentence for sentence in pool if sentence.text in preferred]
         best = _best(_query(part, context), pool, context.ranker, preferred)
     else:
         best = _best(_query(part, context), _sentences(context, understanding.relevant), context.ranker)
     if best is not None and (kind in ("how", "why") or best[1] >= context.ranker.sentence_floor):
         return _answered(part, kind, "quote", [best[0].source_id], sentence=best[0].text, profile=primary,
                          supplied=best[0].supplied)
-    if kind in ("what", "other"):
+    if kind == "other" or (kind == "what" and _ASKS_TASK.search(part)):
         return _answered(part, kind, "task", [primary.id], profile=primary, task=understanding.task)
     return _declined(part, kind, kind, [primary.id], profile=primary)
 
@@ -287,13 +291,11 @@ def _twin_papers(profile: SourceProfile, context: SubQuestionContext) -> list[So
     return [other for other in context.profiles if context.twins.get(other.id) is profile]
 
 
-def _sentences(context: SubQuestionContext, profiles: list[SourceProfile], describing: bool = False) -> list[_Sentence]:
-    """Every supplied sentence of ``profiles`` (their summaries; only those saying what the source does when
-    ``describing``) and their cards' facts, once each."""
+def _sentences(context: SubQuestionContext, profiles: list[SourceProfile]) -> list[_Sentence]:
+    """Every supplied sentence of ``profiles`` (their summaries) and their cards' facts, once each."""
     found: dict[str, _Sentence] = {}
     for profile in profiles:
-        summary = profile.source.summary or ""
-        texts = describing_sentences(summary) if describing else split_sentences(summary)
+        texts = split_sentences(profile.source.summary or "")
         facts = [*profile.card.how, *profile.card.addresses.values(),
                  *profile.card.facts_for_name(profile.source.name)] if profile.card else []
         for text, supplied in [*((text, True) for text in texts), *((fact, False) for fact in facts)]:

@@ -23,6 +23,14 @@ from knowledge.vocabulary import Task, tasks
 TASK_MARGIN = 0.06
 # When cue phrases already name tasks, a task found by meaning alone must beat the ranker's task floor by this much.
 STRONG_EXTRA = 0.15
+# A question that points at the supplied models without naming a task ("this model", "the workflow", "it").
+_REFERS_TO_MODEL = re.compile(
+    r"\b(?:this|that|the|these|those|your|recommended|supplied)\s+(?:recommended\s+|supplied\s+)?(?:models?|networks?|"
+    r"methods?|tools?|workflow|pipeline|code|weights|papers?|approach)\b|\b(?:does|do|can|could|will|would|is)\s+it\b|"
+    r"\bit\s+(?:take|run|work|need|require)s?\b|\b(?:use|run|apply|try)\s+(?:this|it)\b|"
+    r"\b(?:este|ese|el|la|ce|cet|cette|le|dieses|das|der|diese|esse|o|a)\s+(?:modelo|mod[eè]le|modell|m[ée]todo|"
+    r"m[ée]thode|methode|red|r[ée]seau|netz(?:werk)?|rede|flujo|workflow)\b|这个模型|该模型|此模型|このモデル|この手法",
+    re.IGNORECASE)
 _CLAUSE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
 
 
@@ -88,6 +96,9 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
         close = source_scores.get(profile.id, 0.0) >= ranker.relevance_floor
         if serves or named or (close and (unknown_task or not asked)):
             relevant.append(profile)
+    if not asked and not relevant and _REFERS_TO_MODEL.search(question):
+        # "How does this model work?" asks about the recommended models themselves, whatever their task.
+        relevant = [profile for profile in profiles if profile.source.role == "recommended"]
     relevant.sort(key=lambda p: (p.source.role != "recommended", -_strength(p, asked), profiles.index(p)))
     primary = relevant[0] if relevant else None
     if primary is not None:

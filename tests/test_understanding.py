@@ -168,3 +168,22 @@ def test_the_seed_answer_keeps_its_substance() -> None:
 ])
 def test_language_detection(text, language) -> None:
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize("question", ["How does this model work?", "Explain the workflow.", "¿Cómo funciona este modelo?",
+                                      "这个模型是怎么工作的？", "How long does it take to run on a CPU?"])
+def test_a_question_about_the_supplied_model_itself_is_on_topic(question) -> None:
+    result = answer(SEED, question)
+    assert not result.off_topic and result.primary_source_id == "S1"
+
+
+def test_a_how_question_is_answered_with_how_the_model_works_and_a_what_question_is_not_forced() -> None:
+    how = sub(answer(SEED, "How does this model work?"), "how")
+    assert how.status == "answered" and "three sizes" in how.text
+    licence = sub(answer(SEED, "What license is the code under?"), "what")
+    assert licence.status == "not_given" and licence.text.startswith("The supplied sources do not say")
+
+
+def test_a_poem_about_a_blurry_sunset_is_not_a_deblurring_question() -> None:
+    result = answer(SEED, "Can you write me a short poem about a blurry sunset over the sea?")
+    assert result.off_topic and "blurry" not in result.uncovered_aspects
