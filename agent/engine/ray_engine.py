@@ -66,10 +66,12 @@ class RayEngine:
         available = _import_ray().cluster_resources()
         return int(available.get("CPU", 1)), int(available.get("GPU", 0))
 
-    def worker_count(self) -> int:
-        """How many workers run at once: ``workers`` if given, else one per GPU, else one per CPU."""
+    def worker_count(self, on_gpus: bool = False) -> int:
+        """Workers at a time: ``workers`` if given, else one per CPU (``on_gpus``: one per GPU, at most)."""
         cpus, gpus = self.resources()
-        return max(1, self.workers or gpus or cpus)
+        if on_gpus and gpus:
+            return max(1, min(self.workers or gpus, gpus))
+        return max(1, self.workers or cpus)
 
     def map(self, job: Job, payloads: list[dict],
             progress_for: Callable[[dict], TileProgress | None] | None = None) -> Iterator[dict]:
@@ -84,7 +86,7 @@ class RayEngine:
     def _map_actors(self, job: Job, payloads: list[dict]) -> Iterator[dict]:
         ray = _import_ray()
         cpus, gpus = self.resources()
-        workers = min(self.worker_count(), len(payloads))
+        workers = min(self.worker_count(on_gpus=True), len(payloads))
         placement = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": max(1, cpus // workers)}
         dataset = ray.data.from_items(payloads).map_batches(
             ActorWorker, fn_constructor_kwargs={"job": job, "threads": local_thread_count()}, batch_size=1,
@@ -98,7 +100,8 @@ class RayEngine:
     def _map_tasks(self, job: Job, payloads: list[dict]) -> Iterator[dict]:
         ray = _import_ray()
         remote = ray.remote(num_cpus=1)(run_in_task)
-        limit = 2 * self.worker_count()  # enough queued to keep every worker busy, not the whole list in memory
+        # --workers tasks at a time; by default twice the CPUs, to keep them busy without queueing every item
+        limit = self.workers or 2 * self.worker_count()
         waiting = iter(payloads)
         pending: dict = {}
         for payload in waiting:
