@@ -153,6 +153,12 @@ def _unique(statements: list[Statement]) -> list[Statement]:
     return kept
 
 
+def _silent(analysis: _Analysis) -> SourceProfile | None:
+    """The primary source when the bundle says nothing about what it does (only a name and links), else None."""
+    primary = analysis.understanding.primary
+    return primary if primary is not None and not primary.tasks and not primary.source.summary else None
+
+
 def _uncovered_aspects(analysis: _Analysis) -> list[str]:
     """The question's own words for each part that no source bearing on it covers."""
     phrases = [phrase for coverage in analysis.uncovered() for phrase in coverage.match.phrases]
@@ -183,7 +189,7 @@ def _task(analysis: _Analysis) -> Statement:
     others = analysis.unrelated_recommended if analysis.mode == "related" else []
     text = render_sentence("answer_task.j2", mode=analysis.mode, primary=primary,
                            covered=analysis.covered_by(primary), uncovered=analysis.uncovered(),
-                           catalog=analysis.profiles, others=others)
+                           catalog=analysis.profiles, others=others, silent=_silent(analysis) is not None)
     ids = analysis.all_ids if analysis.mode == "off_topic" else [primary.id, *(other.id for other in others)]
     return Statement(text=text, source_ids=ids)
 
@@ -265,7 +271,8 @@ def _references(analysis: _Analysis) -> list[Reference]:
 def _limitations(analysis: _Analysis, restoration: Restoration | None, image: Path | None) -> list[Statement]:
     statements = []
     for coverage in analysis.uncovered():
-        statements.append(Statement(text=render_sentence("answer_limitation_aspect.j2", coverage=coverage),
+        statements.append(Statement(text=render_sentence("answer_limitation_aspect.j2", coverage=coverage,
+                                                         silent=_silent(analysis)),
                                     source_ids=coverage.source_ids() or analysis.all_ids))
     for item in _unserved_uncued(analysis):
         statements.append(Statement(text=render_sentence("answer_limitation_task.j2", words=item.words,

@@ -94,7 +94,10 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
         named = _names(question, profile)
         unknown_task = not profile.tasks or all(task.id.startswith("own:") for task in profile.tasks)
         close = source_scores.get(profile.id, 0.0) >= ranker.relevance_floor
-        if serves or named or (close and (unknown_task or not asked)):
+        # A recommended model the bundle says nothing about (a name and a link) was recommended for this question,
+        # and nothing supplied says otherwise; a question for sound or writing is still not about it.
+        silent = profile.source.role == "recommended" and not profile.tasks and not other
+        if serves or named or silent or (close and (unknown_task or not asked)):
             relevant.append(profile)
     if not asked and not relevant and _REFERS_TO_MODEL.search(question):
         # "How does this model work?" asks about the recommended models themselves, whatever their task.

@@ -187,3 +187,11 @@ def test_a_how_question_is_answered_with_how_the_model_works_and_a_what_question
 def test_a_poem_about_a_blurry_sunset_is_not_a_deblurring_question() -> None:
     result = answer(SEED, "Can you write me a short poem about a blurry sunset over the sea?")
     assert result.off_topic and "blurry" not in result.uncovered_aspects
+
+
+def test_a_recommended_model_known_only_by_name_is_neither_dropped_nor_declared_off_task() -> None:
+    result = answer("name_only_recommended.txt")
+    assert not result.off_topic and result.primary_source_id == "S1"
+    text = said(result)
+    assert "belong to other tasks" not in text and "serves a different task" not in text
+    assert any("do not say whether XYZ-Net [S1] does this" in item.text for item in result.limitations)
