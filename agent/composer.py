@@ -229,6 +229,11 @@ def _order(analysis: _Analysis, profile: SourceProfile) -> tuple[int, float, int
     return (profile.source.role != "recommended", -analysis.scores[profile.id], analysis.profiles.index(profile))
 
 
+#: The model step names at most this many models, within WorkflowStep's text limit.
+MAX_MODEL_STEPS = 4
+MODEL_STEP_CHARS = 1200
+
+
 def _workflow(analysis: _Analysis, restoration: Restoration | None, image: Path | None) -> list[WorkflowStep]:
     primary = analysis.primary
     image_name = image.name if image is not None else ""
@@ -239,8 +244,11 @@ def _workflow(analysis: _Analysis, restoration: Restoration | None, image: Path 
         serves = [c.match.aspect.action for c in analysis.covered_by(profile)]
         if profile is primary or not serves or analysis.mode == "off_topic" or profile.id in analysis.twins:
             continue  # a recommended model's own paper is not another step
-        model_texts.append(render_sentence("answer_workflow_model.j2", profile=profile, optional=True,
-                                           serves=serves, restoration=None))
+        text = render_sentence("answer_workflow_model.j2", profile=profile, optional=True, serves=serves,
+                               restoration=None)
+        if len(model_ids) >= MAX_MODEL_STEPS or len(" ".join([*model_texts, text])) > MODEL_STEP_CHARS:
+            break  # many similar models (a bundle of 200): the best-ranked few make the step; references list all
+        model_texts.append(text)
         model_ids.append(profile.id)
     return [
         WorkflowStep(stage="input", source_ids=[primary.id], text=render_sentence(
@@ -281,9 +289,12 @@ def _limitations(analysis: _Analysis, restoration: Restoration | None, image: Pa
         statements.append(Statement(text=render_sentence("answer_limitation_outside.j2", count=analysis.outside_names),
                                     source_ids=analysis.all_ids))
     if image is not None and restoration is None:
-        recommended = [profile for profile in analysis.profiles if profile.source.role == "recommended"]
+        from tools.presets import choose_preset
+
+        primary = analysis.understanding.primary
+        runnable = primary is not None and choose_preset(primary.source.name) is not None
         statements.append(Statement(
-            text=render_sentence("answer_limitation_unrestored.j2", image_name=image.name, profiles=recommended,
-                                 off_topic=analysis.mode == "off_topic"),
-            source_ids=[profile.id for profile in recommended] or analysis.all_ids))
+            text=render_sentence("answer_limitation_unrestored.j2", image_name=image.name, primary=primary,
+                                 runnable=runnable),
+            source_ids=[primary.id] if primary is not None else analysis.all_ids))
     return statements
