@@ -91,3 +91,19 @@ def test_engine_choice_errors_are_user_errors() -> None:
     with pytest.raises(EngineError, match="use it with --engine ray"):
         open_engine("local", address="10.0.0.1:6379")
     assert open_engine("LOCAL").name == "local"
+
+
+def test_an_address_nobody_answers_on_is_a_one_line_error_at_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("ray")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", "from agent.cli import main; main()", "batch",
+                           str(Path(__file__).parent / "fixtures" / "bundles" / "seed.txt"), "--out", str(tmp_path),
+                           "--engine", "ray", "--address", "127.0.0.1:1"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1 and time.monotonic() - started < 60
+    assert done.stderr.startswith("error: no Ray cluster answers at 127.0.0.1:1") and done.stderr.count("\n") == 1
+    assert not list(tmp_path.iterdir())

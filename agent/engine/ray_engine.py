@@ -47,6 +47,7 @@ class RayEngine:
     def __enter__(self) -> RayEngine:
         ray = _import_ray()
         if not ray.is_initialized():
+            _check_reachable(self.address)
             environment = {key: value for key, value in os.environ.items() if key.startswith(FORWARDED_PREFIXES)}
             try:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
@@ -163,6 +164,22 @@ def _plain(value):
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     return value
+
+
+def _check_reachable(address: str | None, seconds: float = 5.0) -> None:
+    """Fail at once on a ``host:port`` that nothing answers on: Ray itself retries for minutes."""
+    import socket
+
+    if not address or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise EngineError(f"--address {address!r} is not host:port (ray start --head prints the address to use)")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as error:
+        raise EngineError(f"no Ray cluster answers at {address} ({error.strerror or error}); start one with "
+                          "`ray start --head` or leave out --address for a local one") from None
 
 
 def _quiet_ray_data() -> None:
