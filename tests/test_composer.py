@@ -224,8 +224,8 @@ def test_a_related_paper_with_the_models_link_describes_that_model(tmp_path: Pat
     assert answer.references[1].relevance.startswith("The paper of Deblur-NAFNet-GoPro [S1]")
     # Nothing ran: the image is said to be unrestored, and no output is claimed.
     assert answer.restoration is None
-    assert any("cat.png was not restored" in item.text and "cannot run Deblur-NAFNet-GoPro [S1]" in item.text
-               for item in answer.limitations)
+    assert any("cat.png was not restored" in item.text and "rests on Deblur-NAFNet-GoPro [S1]" in item.text
+               and "not that model" in item.text for item in answer.limitations)
 
 
 def test_a_spanish_question_is_understood_and_its_yaml_links_kept() -> None:

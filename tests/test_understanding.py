@@ -60,6 +60,17 @@ def test_cutting_out_a_dog_is_matting_from_the_related_paper_not_the_seed_deblur
     assert all("three sizes" not in statement.text for statement in result.explanation)  # no MIMO-UNet explanation
 
 
+def test_an_unrestored_image_is_explained_by_the_model_the_answer_rests_on(tmp_path: Path) -> None:
+    result = compose_offline(SEED.model_copy(update={"question": "How do I cut out my dog from the background?"}),
+                             ranker=make_ranker("multilingual"), image=tmp_path / "dog.png")
+    unrestored = [item.text for item in result.limitations if "dog.png" in item.text]
+    assert unrestored and "rests on Enhancing Image Matting" in unrestored[0]
+    assert "cannot run Deblur-MIMO-UNet-RealBlur" not in unrestored[0]  # the tool runs it; it was not asked for
+    off = compose_offline(SEED.model_copy(update={"question": "Can you write me a poem?"}),
+                          ranker=make_ranker("multilingual"), image=tmp_path / "dog.png")
+    assert any("dog.png was not processed" in item.text for item in off.limitations)
+
+
 def test_no_tool_runs_for_an_off_topic_question_or_a_question_about_another_model(tmp_path: Path) -> None:
     from agent.backends.base import AnswerRequest
     from agent.restoration_step import planned_preset
