@@ -78,7 +78,7 @@ def batch(
     address: str | None = ADDRESS,
     workers: int | None = WORKERS,
 ) -> None:
-    """Answer every bundle; a bad bundle is reported and skipped, the others are answered; a re-run skips finished ones."""
+    """Answer every bundle; a bad bundle is reported, the others are answered; a re-run skips finished ones."""
     from agent.cli.batch import answer_all, batch_summary, print_summary
     from agent.cli.options import print_json
     from agent.engine import open_engine
@@ -135,11 +135,12 @@ def _answer_with_progress(engine, request):
     """Answer, showing a progress bar on stderr while tiles of the image are restored."""
     if request.image is None:
         return engine.answer(request)
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn
 
+    from agent.cli.console import progress_console
+
     with Progress(TextColumn("[bold]restoring"), BarColumn(), TextColumn("{task.completed}/{task.total} tiles"),
-                  console=Console(stderr=True), transient=True) as progress:
+                  console=progress_console(), transient=True) as progress:
         task = progress.add_task("restore", total=None)
 
         def show(done: int, total: int) -> None:
