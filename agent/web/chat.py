@@ -164,15 +164,14 @@ def final_messages(job: Job, turn: Turn) -> tuple[list, Any]:
     import gradio as gr
 
     if job.status == "cancelled":
-        return [progress_message(job, turn.image is not None), page_text("chat_error.md.j2",
-                message="stopped; the restoration was cancelled at its next tile.")], gr.skip()
+        return [progress_message(job, turn.image is not None), page_text("chat_stopped.md.j2")], gr.skip()
     if job.status == "failed" or job.answer is None:
         detail = job.error.detail if job.error else "the answer failed"
         return [page_text("chat_error.md.j2", message=detail)], gr.skip()
     answer = job.answer
     reply = [progress_message(job, turn.image is not None),
              page_text("chat_status.md.j2", answer=answer, image_given=turn.image is not None)]
-    slider = gr.skip()
+    slider = None  # an answer without a restored image clears the slider: it must not show an older pair
     run = answer.restoration
     if run is not None and run.applied and Path(run.output_path).is_file() and turn.image is not None:
         pair = (str(turn.image), run.output_path)
@@ -259,8 +258,13 @@ def launch_chat(host: str = "127.0.0.1", port: int = 7860, share: bool = False) 
     # Models load while the first user is still typing.
     threading.Thread(target=warm_up, args=(default_backend_name(),), daemon=True, name="cnaps-warm-up").start()
     try:
+        # quiet: Gradio's own hint says "set share=True in launch()", which a cnaps user cannot do; --share can.
         page.launch(server_name=host, server_port=port, theme=theme, css=page_text("chat_style.css.j2"),
                     footer_links=[], ssr_mode=False, show_error=True, max_file_size=UploadLimits().max_image_bytes,
-                    share=share)
+                    share=share, quiet=True, prevent_thread_lock=True)
+        print(f"* Running on local URL:  http://{host}:{page.server_port}", flush=True)
+        if not share:
+            print("* For a temporary public link (needs internet), run: cnaps chat --share", flush=True)
+        page.block_thread()
     finally:
         session.close()
