@@ -23,11 +23,11 @@ _JOINED = re.compile(r"(?:,\s*|\s+)(?:and|or|y|o|et|ou|und|oder|e)\s+(?=(?:how|w
                      r"does|do|is|should|in what|by how|c[oó]mo|cu[aá]l|cu[aá]nt[oa]s?|qu[eé]|por qu[eé]|comment|quel|"
                      r"combien|pourquoi|faut-il|est-ce|peut-on|wie|welche|warum|was|um wie|muss|soll|kann|qual|quanto|"
                      r"por que|debo|devo|se puede|pode)\b)", re.IGNORECASE)
-# A sentence asks something when it ends with a question mark or opens like a question or a request.
 # "What is this for?", "what am I trying to do": a what-question the task statement answers.
-_ASKS_TASK = re.compile(r"\b(?:task|do|does|doing|for|purpose|trying|use|useful)\b|任务|用途|タスク|用途|tarea|sirve|t[âa]che|"
+_ASKS_TASK = re.compile(r"\b(?:task|do|does|doing|for|purpose|trying|use|useful)\b|任务|用途|タスク|tarea|sirve|t[âa]che|"
                         r"aufgabe|wof[üu]r|tarefa|serve", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W_]", re.UNICODE)
+# A sentence asks something when it ends with a question mark or opens like a question or a request.
 _ASKING_START = re.compile(r"^\s*(?:(?:also|and|so|ok|okay|but|plus|then|et|y|und|e|aussi|también|auch|também)[,\s]+)?"
                            r"(?:¿|how|what|which|why|when|where|who|will|would|can|could|does|do|is|are|should|"
                            r"explain|tell me|describe|help|c[oó]mo|qu[eé]|cu[aá]l|comment|quel|pourquoi|wie|was|welche|"
@@ -112,16 +112,7 @@ def _answer(part: str, kind: str, context: SubQuestionContext) -> SubAnswer:
         return _will(part, context)
     primary = understanding.primary
     if kind in ("how", "why"):
-        # How it works: the model's card and its summary (and its paper's), contribution sentences preferred.
-        described = [primary, *_twin_papers(primary, context)]
-        pool = _sentences(context, described)
-        # What the source does and how (its contribution sentences, its card's how) before what motivates it;
-        # a how-question is answered from those alone when there are any.
-        preferred = {" ".join(text.split()) for profile in described
-                     for text in (*describing_sentences(profile.source.summary or ""),
-                                  *((*profile.card.how, *profile.card.addresses.values()) if profile.card else ()))}
-        if kind == "how" and any(sentence.text in preferred for sentence in pool):
-            pool = [sentence for sentence in pool if sentence.text in preferred]
+        pool, preferred = _mechanism(kind, context)
         best = _best(_query(part, context), pool, context.ranker, preferred)
     else:
         best = _best(_query(part, context), _sentences(context, understanding.relevant), context.ranker)
@@ -131,6 +122,21 @@ def _answer(part: str, kind: str, context: SubQuestionContext) -> SubAnswer:
     if kind == "other" or (kind == "what" and _ASKS_TASK.search(part)):
         return _answered(part, kind, "task", [primary.id], profile=primary, task=understanding.task)
     return _declined(part, kind, kind, [primary.id], profile=primary)
+
+
+def _mechanism(kind: str, context: SubQuestionContext) -> tuple[list[_Sentence], set[str]]:
+    """The sentences a how/why part is answered from (the primary's and its paper's), and those preferred: what the
+    source does and how (contribution sentences, its card's mechanism) before what motivates it. A how-question is
+    answered from the preferred ones alone when there are any."""
+    primary = context.understanding.primary
+    described = [primary, *_twin_papers(primary, context)]
+    pool = _sentences(context, described)
+    preferred = {" ".join(text.split()) for profile in described
+                 for text in (*describing_sentences(profile.source.summary or ""),
+                              *((*profile.card.how, *profile.card.addresses.values()) if profile.card else ()))}
+    if kind == "how" and any(sentence.text in preferred for sentence in pool):
+        pool = [sentence for sentence in pool if sentence.text in preferred]
+    return pool, preferred
 
 
 def _which(part: str, context: SubQuestionContext) -> SubAnswer:
@@ -348,4 +354,4 @@ def _render(case: str, **values) -> str:
     return render_sentence("answer_sub_question.j2", case=case, **(defaults | values))
 
 
-__all__ = ["Quantity", "SubQuestionContext", "answer_sub_questions", "split_question"]
+__all__ = ["SubQuestionContext", "answer_sub_questions", "split_question"]
