@@ -230,8 +230,9 @@ def _how_much(part: str, context: SubQuestionContext) -> SubAnswer:
     pool = named or understanding.relevant
     quoted = [_Sentence(quantity.sentence, profile.id) for profile in pool
               for quantity in find_quantities(profile.source.summary or "", unit)]
-    if quoted:
-        best = _best(_query(part, context), list({item.text: item for item in quoted}.values()), context.ranker)
+    best = _best(_query(part, context), list({item.text: item for item in quoted}.values()), context.ranker)
+    # A figure in the unit asked answers; any other figure only when its sentence is about what is asked.
+    if best is not None and (unit is not None or best[1] >= context.ranker.sentence_floor):
         return _answered(part, "how_much", "figure", [best[0].source_id], sentence=best[0].text,
                          profile=understanding.primary)
     return _declined(part, "how_much", "figure_missing", [profile.id for profile in pool], profiles=pool)

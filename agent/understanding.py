@@ -27,7 +27,8 @@ STRONG_EXTRA = 0.15
 _REFERS_TO_MODEL = re.compile(
     r"\b(?:this|that|the|these|those|your|recommended|supplied)\s+(?:recommended\s+|supplied\s+)?(?:models?|networks?|"
     r"methods?|tools?|workflow|pipeline|code|weights|papers?|approach)\b|\b(?:does|do|can|could|will|would|is)\s+it\b|"
-    r"\bit\s+(?:take|run|work|need|require)s?\b|\b(?:use|run|apply|try)\s+(?:this|it)\b|"
+    r"\bit\s+(?:take|run|work|need|require)s?\b|"
+    r"\b(?:use|run|apply|try|train|retrain|fine-tune|install|deploy|download)\s+(?:this|it|them|these)\b|"
     r"\b(?:este|ese|el|la|ce|cet|cette|le|dieses|das|der|diese|esse|o|a)\s+(?:modelo|mod[eè]le|modell|m[ée]todo|"
     r"m[ée]thode|methode|red|r[ée]seau|netz(?:werk)?|rede|flujo|workflow)\b|这个模型|该模型|此模型|このモデル|この手法",
     re.IGNORECASE)

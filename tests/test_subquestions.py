@@ -38,3 +38,17 @@ def test_the_unit_a_number_question_wants() -> None:
     assert unit_asked("how much bigger does it make them?") == "x"
     assert unit_asked("¿cuánto tiempo tarda por foto?") == "s"
     assert unit_asked("how many masks was it trained on?") is None
+
+
+def test_a_count_question_is_not_answered_with_an_unrelated_figure() -> None:
+    from agent.composer import compose_offline
+    from agent.ranking import make_ranker
+    from knowledge.parser import load_bundle
+    from pathlib import Path
+
+    bundle = load_bundle(Path(__file__).parent / "fixtures" / "bundles" / "numbers_two_deblurrers.txt")
+    asked = bundle.model_copy(update={"question": "How many photos do I need to train it?"})
+    answer = compose_offline(asked, ranker=make_ranker("multilingual"))
+    assert not answer.off_topic
+    (part,) = answer.sub_questions
+    assert part.kind == "how_much" and part.status == "not_given" and "dB" not in part.text
