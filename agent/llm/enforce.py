@@ -250,6 +250,9 @@ def replace_failing_parts(answer: GroundedAnswer, problems: list[Problem], offli
         or (not part_texts(answer, part) and part_texts(offline, part))
         # No source bears on the question: a model's task, explanation or workflow would answer it anyway.
         or (offline.off_topic and part in ("task", "explanation", "workflow"))
+        # A task statement that does not rest on the source the question is about names the wrong task.
+        or (part == "task" and offline.primary_source_id is not None
+            and offline.primary_source_id not in answer.task.source_ids)
     ]
     # What the question asks and which source bears on it are read by code, never by the model.
     understood = {field: getattr(offline, field) for field in UNDERSTOOD_FIELDS}
