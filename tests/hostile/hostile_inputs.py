@@ -26,8 +26,9 @@ def _alias_bomb() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _many_sources_json(count: int) -> str:
-    sources = ",".join(f'{{"name":"Model-{index}","github":"https://github.com/x/m{index}"}}' for index in range(count))
+def _many_sources_json(count: int, with_links: bool = False) -> str:
+    link = ',"github":"https://github.com/x/m{index}"' if with_links else ""
+    sources = ",".join(f'{{"name":"M{index}"{link.format(index=index)}}}' for index in range(count))
     return f'{{"question":"Which model deblurs my photo?","recommended":[{sources}]}}'
 
 
@@ -49,7 +50,7 @@ HOSTILE_BUNDLES: dict[str, tuple[str, str]] = {
     "nested_yaml": (".yaml", "question: q\nrecommended: " + "[" * 50_000 + "]" * 50_000 + "\n"),
     "nested_jsonl": (".jsonl", '{"question": "q", "recommended": ' + "[" * 100_000 + "]" * 100_000 + "}\n"),
     "million_sources_json": (".json", _many_sources_json(1_000_000)),
-    "thousand_sources_json": (".json", _many_sources_json(1000)),
+    "thousand_sources_json": (".json", _many_sources_json(1000, with_links=True)),
     "thousand_sources_cnaps": (".txt", _many_sources_cnaps(1000)),
     "huge_integer": (".json", '{"question": ' + "9" * 100_000 + ', "recommended": [{"name": "X"}]}'),
     "question_is_a_list": (".json", '{"question": ["a", ["b"]], "recommended": [{"name": "MIMO-UNet"}]}'),
