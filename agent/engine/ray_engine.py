@@ -51,7 +51,7 @@ class RayEngine:
             environment = {key: value for key, value in os.environ.items() if key.startswith(FORWARDED_PREFIXES)}
             try:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                         logging_level=logging.WARNING, runtime_env={"env_vars": environment})
+                         logging_level=logging.ERROR, runtime_env={"env_vars": environment})
             except (ConnectionError, RuntimeError, ValueError) as error:
                 raise EngineError(f"cannot join the Ray cluster at {self.address}: {error}") from None
             self._started = True
