@@ -24,6 +24,8 @@ _COMMON_WORDS = {
           "muito mais e não".split(),
     "it": "il lo la gli le è mio mia come che quale perché con una un del della foto immagine posso "
           "fare molto più e non".split(),
+    "nl": "de het een is mijn hoe wat welke waarom met van en niet ik kan maak maken wazige scherp "
+          "afbeelding zijn".split(),
 }
 _MARKS = {"es": "ñ¿¡", "fr": "çèêàùœ", "de": "äöüß", "pt": "ãõç", "it": "ò"}
 

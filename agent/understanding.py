@@ -72,7 +72,10 @@ class Understanding:
         if any(not profile.tasks or profile.tasks[0].id.startswith("own:") for profile in self.relevant):
             return []
         served = {task.id for profile in self.relevant for task in profile.tasks}
-        return [item for item in self.asked if item.score < 1.0 and item.task.id not in served]
+        # A clause that also asks for a served task was read as that task; its runner-up does not count.
+        answered = {item.words for item in self.asked if item.task.id in served}
+        return [item for item in self.asked
+                if item.score < 1.0 and item.task.id not in served and item.words not in answered]
 
 
 def understand(question: str, profiles: list[SourceProfile], matches: list[AspectMatch], ranker: Ranker,
