@@ -21,6 +21,8 @@ from knowledge.vocabulary import Task, tasks
 
 # A task within this much of the question's best-matching task is asked for too ("blurry and grainy").
 TASK_MARGIN = 0.06
+# A question is read clause by clause up to this many (a pasted essay costs no more than a paragraph).
+MAX_CLAUSES = 12
 # When cue phrases already name tasks, a task found by meaning alone must beat the ranker's task floor by this much.
 STRONG_EXTRA = 0.15
 # A question that points at the supplied models without naming a task ("this model", "the workflow", "it").
@@ -138,6 +140,7 @@ def _tasks_by_meaning(question: str, ranker: Ranker) -> list[tuple[str, float, s
     """(task id, score, clause) for each clause's best-matching tasks (within TASK_MARGIN of its best)."""
     examples = [(task_id, example) for task_id, task in tasks().items() for example in task.examples]
     clauses = list(dict.fromkeys(clause.strip() for clause in _CLAUSE_END.split(question) if clause.strip()))
+    clauses = clauses[:MAX_CLAUSES]
     if not examples or not clauses:
         return []
     rows = ranker.matrix(clauses, [example for _, example in examples])
