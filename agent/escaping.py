@@ -45,6 +45,13 @@ def escape_markdown(value: object) -> str:
     return "".join(pieces)
 
 
+def without_links(value: object) -> str:
+    """The user's own words with every link in them replaced by "(link removed)": a question may not bring an
+    address into an answer, not even as text (the answer's only links are the bundle's)."""
+    return _LINKISH.sub(lambda match: "(link removed)" + match.group(0)[len(match.group(0).rstrip(_TRAILING)):],
+                        str(value))
+
+
 def code_span(value: object) -> MarkdownSafe:
     """``value`` as a Markdown code span, fenced with more backticks than it contains (no escape works inside)."""
     text = " ".join(str(value).split())

@@ -34,9 +34,9 @@ def _environment(markdown: bool = False):
                                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                        **({"finalize": _markdown_finalize()} if markdown else {}))
     if markdown:
-        from agent.escaping import code_span, markdown_link
+        from agent.escaping import code_span, markdown_link, without_links
 
-        environment.filters.update(code=code_span, link=markdown_link)
+        environment.filters.update(code=code_span, link=markdown_link, without_links=without_links)
     return environment
 
 
