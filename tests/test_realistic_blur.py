@@ -120,3 +120,11 @@ def test_training_reports_both_validation_sets(tmp_path):
     trainer.train(minutes=1)
     last = trainer.history[-1]
     assert {"input_psnr", "output_psnr", "uniform_input_psnr", "uniform_output_psnr"} <= set(last)
+
+
+def test_an_unblurred_pair_always_has_something_to_fix():
+    photo = _photo()
+    quiet = realistic.RealisticRecipe(noise_probability=0.0, jpeg_probability=0.0, saturation_probability=0.0)
+    for seed in range(3):
+        blurry, sharp, _ = realistic.degrade_whole_image_realistic(photo, np.random.default_rng(seed), quiet, "sharp")
+        assert not np.array_equal(blurry, sharp)

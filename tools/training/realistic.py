@@ -250,10 +250,13 @@ def degrade_realistic_window(sharp_srgb: np.ndarray, rng: np.random.Generator,
     sharp_target = linear_to_srgb(np.clip(linear, 0.0, 1.0))
     blurred = linear if kind == "sharp" else _blur_linear(linear, kind, rng, recipe)
     blurred = np.clip(blurred, 0.0, 1.0)  # the sensor clips after the light has been integrated
-    if rng.random() < recipe.noise_probability:
+    # A "sharp" pair always carries noise or JPEG: a pair with nothing to fix would score infinite PSNR.
+    noisy = rng.random() < recipe.noise_probability
+    compressed = rng.random() < recipe.jpeg_probability or (kind == "sharp" and not noisy)
+    if noisy:
         blurred = np.clip(sensor_noise(blurred, rng), 0.0, 1.0)
     blurry = linear_to_srgb(blurred)
-    if rng.random() < recipe.jpeg_probability:
+    if compressed:
         blurry = jpeg(blurry, int(rng.integers(*recipe.jpeg_quality, endpoint=True)))
     return blurry.astype(np.float32), sharp_target.astype(np.float32), kind
 
