@@ -33,10 +33,11 @@ def _environment(markdown: bool = False):
                                                                     default=False),
                                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                        **({"finalize": _markdown_finalize()} if markdown else {}))
-    if markdown:
-        from agent.escaping import code_span, markdown_link, without_links
+    from agent.escaping import code_span, markdown_link, without_links
 
-        environment.filters.update(code=code_span, link=markdown_link, without_links=without_links)
+    environment.filters["without_links"] = without_links  # the user's words quoted in any output
+    if markdown:
+        environment.filters.update(code=code_span, link=markdown_link)
     return environment
 
 

@@ -107,7 +107,7 @@ def test_the_html_report_has_no_tag_or_link_of_the_users(hostile, markup_answer,
         tags, links = _html_tags_and_links(html)
         assert not {"script", "iframe", "object", "embed"} & tags
         assert all(link.startswith("#") or link in bundle.allowed_links() for link in links), links
-        assert "javascript:" not in " ".join(links)
+        assert "javascript:" not in " ".join(links) and "weights.exe" not in html
 
 
 def test_grounded_is_false_when_the_rendered_text_holds_an_unsupplied_link(hostile):
