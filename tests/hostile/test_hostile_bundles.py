@@ -109,3 +109,20 @@ def test_cnaps_batch_answers_the_good_bundles_beside_every_hostile_one(hostile, 
         assert done.returncode == 1 and "Traceback" not in done.stderr
         assert (tmp_path / "out" / "good_seed" / "answer.md").is_file()
         assert (tmp_path / "out" / "good_other" / "answer.md").is_file()
+
+
+@pytest.mark.parametrize("name", ["alias_bomb", "nested_yaml", "python_tag", "thousand_sources_json"])
+def test_the_chat_refuses_a_hostile_bundle_document_before_starting_a_job(hostile, tmp_path, name):
+    from agent.web.chat import ChatSession, Turn
+
+    path = write_bundle(tmp_path, name)
+    hostile.watch(path)
+    session = ChatSession(tmp_path / "chat")
+    try:
+        with hostile.case():
+            started = time.perf_counter()
+            with pytest.raises(BundleError):
+                session.start(Turn(question="", image=None, bundle_document=path), "offline")
+            assert time.perf_counter() - started < 1.0 and session.board.pool.stats().running == 0
+    finally:
+        session.close()
