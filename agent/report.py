@@ -16,15 +16,26 @@ PREVIEW_SIDE = 960  # embedded previews are scaled to this long side so a report
 
 
 class ReportJob(BaseModel):
-    """One report item: a bundle document, optionally an image to restore and a sharp reference for PSNR."""
+    """One report item: a bundle document, optionally an image to restore and a sharp reference for PSNR.
+
+    ``weights``, ``tile``, ``device`` and ``bf16`` are the restoration settings (None: what the bundle and the
+    machine call for), as the CLI's options of the same names.
+    """
 
     bundle: Path
     image: Path | None = None
     reference: Path | None = None
+    weights: str | None = None
+    tile: int | None = None
+    device: str | None = None
+    bf16: bool | None = None
 
     @classmethod
-    def pair(cls, bundles: list[Path], images: list[Path], references: list[Path]) -> list[ReportJob]:
-        """Pair images with bundles and references with images, in order; extra images or references are an error."""
+    def pair(cls, bundles: list[Path], images: list[Path], references: list[Path], **settings) -> list[ReportJob]:
+        """Pair images with bundles and references with images, in order; extra images or references are an error.
+
+        ``settings`` (weights, tile, device, bf16) apply to every item.
+        """
         if len(images) > len(bundles):
             raise ValueError(f"{len(images)} images for {len(bundles)} bundles; give at most one image per bundle")
         if len(references) > len(images):
@@ -32,7 +43,7 @@ class ReportJob(BaseModel):
                              "give at most one reference per image")
         return [cls(bundle=bundle,
                     image=images[index] if index < len(images) else None,
-                    reference=references[index] if index < len(references) else None)
+                    reference=references[index] if index < len(references) else None, **settings)
                 for index, bundle in enumerate(bundles)]
 
 
@@ -103,7 +114,7 @@ def psnr_against(path: Path, reference: Path) -> float:
 
 def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) -> ReportSection:
     """Answer one job into a section; any failure becomes a section that says what failed."""
-    from agent.web.answer import answer_bundle, without_server_paths
+    from agent.web.answer import RestoreOptions, answer_bundle, without_server_paths
     from knowledge.parser import load_bundle
 
     section = ReportSection(number=number, bundle_name=job.bundle.name)
@@ -111,7 +122,8 @@ def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) ->
     try:
         bundle = load_bundle(job.bundle)
         section.question = bundle.question
-        answer = answer_bundle(bundle, job.image, backend, work_dir / f"item{number}")
+        options = RestoreOptions(weights=job.weights, tile=job.tile, device=job.device, bf16=job.bf16)
+        answer = answer_bundle(bundle, job.image, backend, work_dir / f"item{number}", options=options)
         if job.image is not None:
             section.before = embed_image(job.image)
         if answer.restoration is not None:
@@ -129,29 +141,26 @@ def answer_section(number: int, job: ReportJob, backend: str, work_dir: Path) ->
     return section
 
 
-def build_report(jobs: list[ReportJob], backend: str, engine=None) -> Report:
+def build_report(jobs: list[ReportJob], backend: str, engine=None, sections_dir: Path | None = None, *,
+                 force: bool = False) -> Report:
     """Answer every job and gather the sections in order, on ``engine`` (default: this process).
 
     On the Ray engine the sections are answered as tasks, each in its own scratch folder; a section carries its
-    images embedded, so the report is the same whichever engine made it.
+    images embedded, so the report is the same whichever engine made it.  With ``sections_dir`` the sections
+    are kept there and a later call reuses those whose inputs and settings are unchanged (all are redone with
+    ``force``); without it they are kept only for this call.
     """
-    from agent.engine.answer_job import SectionWorker
+    import tempfile
+
     from agent.engine.local import LocalEngine
-    from agent.engine.run import ItemProgress
-    from agent.engine.work import Job
+    from agent.engine.report_job import report_sections
 
     report = Report(generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), backend=backend)
-    payloads = [{"key": str(number), "number": number, "job": job} for number, job in enumerate(jobs, start=1)]
-    engine = engine or LocalEngine()
-    sections = {}
-    with ItemProgress(f"report sections ({engine.name})", len(jobs)) as bars:
-        for result in engine.map(Job(SectionWorker, {"backend": backend}), payloads):
-            number = int(result["key"])
-            sections[number] = result.get("section") or ReportSection(number=number,
-                                                                      bundle_name=jobs[number - 1].bundle.name,
-                                                                      error=result["error"])
-            bars.advance()
-    report.sections = [sections[number] for number in sorted(sections)]
+    if sections_dir is not None:
+        report.sections = report_sections(engine or LocalEngine(), jobs, backend, Path(sections_dir), force=force)
+        return report
+    with tempfile.TemporaryDirectory(prefix="cnaps-report-") as scratch:
+        report.sections = report_sections(engine or LocalEngine(), jobs, backend, Path(scratch), force=True)
     return report
 
 

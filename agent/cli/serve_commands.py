@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from agent.cli.app import app
-from agent.cli.engine_options import ADDRESS, ENGINE, WORKERS
+from agent.cli.engine_options import ADDRESS, ENGINE, FORCE, WORKERS
+from agent.cli.options import BF16, DEVICE, TILE, WEIGHTS, Device, bf16_choice
 
 
 @app.command()
@@ -62,10 +63,20 @@ def report(
     engine: str = ENGINE,
     address: str | None = ADDRESS,
     workers: int | None = WORKERS,
+    force: bool = FORCE,
+    weights: str | None = WEIGHTS,
+    tile: int | None = TILE,
+    device: Device = DEVICE,
+    bf16: bool = BF16,
 ) -> None:
-    """Answer every bundle (restoring its image) and write one self-contained HTML report, and a PDF if asked."""
+    """Answer every bundle (restoring its image) and write one self-contained HTML report, and a PDF if asked.
+
+    The sections are kept in <report stem>.sections/ beside the report: a re-run answers only what changed.
+    """
     from agent.report import ReportJob, build_report, write_report
     from agent.web.answer import check_backend_name, default_backend_name
+    from tools.presets import resolve_weights
+    from tools.restore import resolve_device
 
     from tools.files import check_output_file
 
@@ -73,14 +84,19 @@ def report(
     check_output_file(out, "--out")  # before any answer is computed
     if pdf is not None:
         check_output_file(pdf, "--pdf")
+    if weights is not None:
+        resolve_weights(weights)  # a missing weights file or GPU fails once, before any section
+    resolve_device(device.value)
     try:
-        jobs = ReportJob.pair(bundles, images, references)
+        jobs = ReportJob.pair(bundles, images, references, weights=weights, tile=tile, device=device.value,
+                              bf16=bf16_choice(bf16))
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--images/--references") from None
     from agent.engine import open_engine
+    from agent.engine.report_job import sections_folder
 
     with open_engine(engine, address, workers) as runner:
-        result = build_report(jobs, backend, runner)
+        result = build_report(jobs, backend, runner, sections_folder(out), force=force)
     write_report(result, out, pdf)
     failed = sum(1 for section in result.sections if section.error)
     typer.echo(f"wrote {out}" + (f" and {pdf}" if pdf else "") +

@@ -24,6 +24,10 @@ _STALE_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 Writer = Callable[["WorkItem", dict], dict[str, str]]
 
 
+class ItemFailed(Exception):
+    """Raised by a writer whose item's files are written but which counts as failed (a re-run does it again)."""
+
+
 @dataclass
 class WorkItem:
     """One item to do: its key in the output folder, the hash of what it is made from, and the worker's payload."""
@@ -97,7 +101,7 @@ def _finish(run: Run, manifest: Manifest, item: WorkItem, result: dict, settings
     if not error:
         try:
             outputs = run.write(item, result)
-        except (*USER_ERRORS, OSError) as problem:
+        except (*USER_ERRORS, OSError, ItemFailed) as problem:
             error = str(problem)
     status = "failed" if error else "done"
     manifest.record(ManifestEntry(key=item.key, input_sha256=item.input_sha256, settings_sha256=settings_hash,
