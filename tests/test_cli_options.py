@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 BLURRY = FIXTURES / "web_blurry_kodim23_128x96.png"
 SHARP = FIXTURES / "web_sharp_kodim23_128x96.png"
 TINY = FIXTURES / "tiny_mimo_unet.safetensors"
-RESTORING = ("ask", "restore", "eval-restore")
+RESTORING = ("ask", "restore", "eval-restore", "report")
 
 
 def cnaps(*args: str | Path, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -110,3 +110,14 @@ def test_tables_follow_the_terminal_width(monkeypatch: pytest.MonkeyPatch) -> No
     assert console.table_console().width == 133
     monkeypatch.setattr(console, "_terminal_width", lambda: None)
     assert console.table_console().width == console.UNBOUNDED_WIDTH
+
+
+def test_report_restores_with_the_weights_and_tile_it_is_given(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    done = cnaps("report", FIXTURES / "bundles" / "seed.txt", "--images", BLURRY, "--out", out, "--weights", TINY,
+                 "--tile", "0", "--device", "cpu")
+    assert done.returncode == 0, done.stderr
+    html = out.read_text(encoding="utf-8")
+    assert TINY.name in html and "cnaps-lite" not in html
+    missing = cnaps("report", FIXTURES / "bundles" / "seed.txt", "--out", out, "--weights", tmp_path / "none.pt")
+    assert missing.returncode == 1 and missing.stderr.startswith("error: ") and missing.stderr.count("\n") == 1

@@ -60,11 +60,13 @@ class RestoreOptions:
         weights: a preset name (never a path: web clients do not name files on the server).
         tile: tile size in pixels, 0 for no tiling.
         device: cpu, cuda or auto.
+        bf16: bfloat16 restoration (None: ``CNAPS_BF16`` decides).
     """
 
     weights: str | None = None
     tile: int | None = None
     device: str | None = None
+    bf16: bool | None = None
 
     @classmethod
     def checked(cls, weights: str | None = None, tile: int | None = None, device: str | None = None) -> RestoreOptions:
@@ -103,7 +105,8 @@ def answer_bundle(bundle: QuestionBundle, image: Path | None, backend: str, out_
     engine, serial = shared_backend(backend)
     with serial or nullcontext():
         return engine.answer(AnswerRequest(bundle=bundle, image=image, out_dir=out_dir, progress=progress,
-                                           preset=options.weights, tile=options.tile, device=options.device))
+                                           preset=options.weights, tile=options.tile, device=options.device,
+                                           bf16=options.bf16))
 
 
 def shared_backend(name: str) -> tuple[Backend, threading.Lock | None]:
