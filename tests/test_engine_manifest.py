@@ -68,6 +68,8 @@ def test_a_torn_last_line_from_a_killed_run_is_ignored(tmp_path: Path) -> None:
     (tmp_path / "x.png").write_bytes(b"restored")
     manifest.record(ManifestEntry("x.png", "in", "set", "done", outputs={"x.png": bytes_sha256(b"restored")}))
     with (tmp_path / MANIFEST_NAME).open("a") as stream:
+        stream.write('[1, 2]\n{"key": "z.png", "input_sha256": "in", "settings_sha256": "set", "status": "done", '
+                     '"outputs": "not a mapping"}\n')
         stream.write('{"key": "y.png", "input_sha2')
     again = Manifest(tmp_path)
     assert list(again.entries) == ["x.png"]

@@ -113,5 +113,13 @@ def _read_entries(path: Path) -> dict[str, ManifestEntry]:
             entry = ManifestEntry(**json.loads(line))
         except (ValueError, TypeError):
             continue
-        entries[entry.key] = entry
+        if _well_formed(entry):
+            entries[entry.key] = entry
     return entries
+
+
+def _well_formed(entry: ManifestEntry) -> bool:
+    """Whether a line read back has the types this module writes (a hand-edited line may not)."""
+    text_fields = (entry.key, entry.input_sha256, entry.settings_sha256, entry.status)
+    return (all(isinstance(value, str) for value in text_fields) and isinstance(entry.outputs, dict)
+            and all(isinstance(name, str) and isinstance(digest, str) for name, digest in entry.outputs.items()))
