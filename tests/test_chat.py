@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from agent.web.answer import RestoreOptions
-from agent.web.chat import ChatSession, chat_markdown, final_messages, page_text, read_turn
+from agent.web.chat import ChatSession, chat_markdown, final_messages, mark_stopped, page_text, read_turn
 from agent.web.jobs import Job
 from agent.web.limits import UploadError, UploadLimits
 from knowledge.parser import load_bundle
@@ -110,6 +110,15 @@ def test_cancelling_a_turn_stops_its_restoration_at_a_tile(session, tmp_path):
     assert last.status == "cancelled" and 1 <= last.progress.tiles_done < last.progress.tiles_total
     reply, _ = final_messages(last, read_turn("", []))
     assert reply[-1].startswith("**Stopped.**")
+
+
+def test_the_stop_button_closes_the_pending_progress_line_and_says_the_reply_stopped():
+    pending = {"role": "assistant", "content": [{"type": "text", "text": "Restoring the image: 2/9 tiles"}],
+               "metadata": {"title": "Restoring the image: 2/9 tiles", "status": "pending"}}
+    shown, state = mark_stopped([user({"type": "text", "text": "sharp?"}), pending])
+    assert shown == state and len(shown) == 3
+    assert shown[1]["metadata"]["status"] == "done" and pending["metadata"]["status"] == "pending"
+    assert shown[2] == {"role": "assistant", "content": page_text("chat_stopped.md.j2")}
 
 
 def test_an_uploaded_bundle_is_answered_and_bad_uploads_are_refused_with_a_reason(tmp_path):

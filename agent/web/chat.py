@@ -224,12 +224,27 @@ def build_chat_app(session: ChatSession):
                              placeholder=page_text("chat_placeholder.md.j2"), sanitize_html=True)
         textbox = gr.MultimodalTextbox(elem_id="message", file_types=["image", *BUNDLE_SUFFIXES], file_count="multiple",
                                        placeholder="Ask about your image; attach it with the clip (Enter sends)",
-                                       sources=["upload"], max_lines=6, autofocus=True)
-        gr.ChatInterface(respond, multimodal=True, chatbot=chatbot, textbox=textbox, fill_height=True,
-                         additional_inputs=[backend, weights], additional_outputs=[slider],
-                         examples=[[example, None, None] for example in EXAMPLE_QUESTIONS],
-                         run_examples_on_click=False, concurrency_limit=None)
+                                       sources=["upload"], max_lines=6, autofocus=True, submit_btn=True,
+                                       stop_btn=True)
+        chat = gr.ChatInterface(respond, multimodal=True, chatbot=chatbot, textbox=textbox, fill_height=True,
+                                additional_inputs=[backend, weights], additional_outputs=[slider],
+                                examples=[[example, None, None] for example in EXAMPLE_QUESTIONS],
+                                run_examples_on_click=False, concurrency_limit=None)
+        # A stopped reply can no longer update itself: its progress line would spin on, so it is closed here.
+        textbox.stop(mark_stopped, [chatbot], [chatbot, chat.chatbot_state], queue=False)
     return page
+
+
+def mark_stopped(history: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The conversation after the stop button: pending progress lines closed, and a line saying it stopped."""
+    closed = []
+    for message in history or []:
+        metadata = message.get("metadata") or {}
+        if message.get("role") == "assistant" and metadata.get("status") == "pending":
+            message = {**message, "metadata": {**metadata, "status": "done"}}
+        closed.append(message)
+    closed.append({"role": "assistant", "content": page_text("chat_stopped.md.j2")})
+    return closed, closed
 
 
 EXAMPLE_QUESTIONS = [
