@@ -8,7 +8,7 @@ import re
 
 from pydantic import BaseModel, Field, HttpUrl, field_validator
 
-from knowledge.limits import MAX_NAME_CHARS, MAX_QUESTION_CHARS, MAX_SUMMARY_CHARS
+from knowledge.limits import MAX_NAME_CHARS, MAX_SUMMARY_CHARS
 
 # A link inside a name would reach every output as if the bundle had supplied it as a source link.
 _LINK_IN_NAME = re.compile(r"[a-z][a-z0-9+.-]*://|\bwww\.", re.IGNORECASE)
@@ -54,7 +54,9 @@ class Source(BaseModel):
 class QuestionBundle(BaseModel):
     """A CNAPS-style question: the question, the recommended models and the related papers."""
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    #: The parser and every face refuse longer questions (knowledge/limits.py); the model does not, so a copy with a
+    #: question replaced is never refused later by a re-validation deep inside the answering.
+    question: str = Field(min_length=1)
     recommended: list[Source] = Field(default_factory=list)
     related: list[Source] = Field(default_factory=list)
 

@@ -120,6 +120,9 @@ def _bundle_for(question: str | None, path: Path | None):
         return base
     if not question.strip():
         raise typer.BadParameter("the question is empty", param_hint="QUESTION")
+    from knowledge.limits import MAX_QUESTION_CHARS, check_text_field
+
+    check_text_field(question.strip(), "question", "QUESTION", MAX_QUESTION_CHARS)
     return base.model_copy(update={"question": question.strip()})
 
 

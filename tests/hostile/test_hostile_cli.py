@@ -120,3 +120,9 @@ def test_restore_reports_absurd_weights_in_one_line(hostile, tmp_path):
         done = cnaps("restore", image, "--out", tmp_path / "out", "--weights", evil)
         assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout
         assert "width=1000000000" in " ".join(done.stdout.split()) or "width=1000000000" in done.stderr
+
+
+def test_a_question_argument_over_the_limit_is_one_line(hostile):
+    with hostile.case():
+        assert one_line_error(cnaps("ask", "why is my photo blurry " * 5000, "--format", "json"),
+                              "the limit is 4,000")
