@@ -44,6 +44,14 @@ class Restoration(BaseModel):
     psnr: float | None = None
     ssim: float | None = None
     notes: list[str] = Field(default_factory=list)
+    applied: bool = Field(default=True, description="True when the output file holds the network's result; False "
+                                                   "when the input was handed back unchanged")
+    verdict: Literal["improved", "not_improved", "not_blurred"] = Field(
+        default="improved", description="improved: clearly sharper, applied; not_improved: the output was not "
+                                        "clearly better; not_blurred: the photo did not look blurred, not run")
+    verdict_reason: str = Field(default="", description="the measurement behind the verdict")
+    blur_before: float | None = Field(default=None, description="blur effect of the input, 0 sharp .. 1 blurred")
+    blur_after: float | None = Field(default=None, description="blur effect of the network's output")
 
 
 class Violation(BaseModel):

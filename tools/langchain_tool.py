@@ -14,8 +14,9 @@ TOOL_DESCRIPTION = (
     "Give the path of an image file; optionally a weights preset "
     f"({', '.join(PRESETS)}; default {DEFAULT_PRESET}) and a tile size in pixels for very large images. "
     "Returns the restored file's path, the preset that ran, the seconds it took and the sharpness before "
-    "and after (variance of the Laplacian; higher is sharper). Fails with a message when the file is not "
-    "a readable image or the preset's weights are not installed."
+    "and after (variance of the Laplacian; higher is sharper), and a verdict: improved (applied), not_blurred "
+    "or not_improved (then the photo is handed back unchanged and must not be called restored). Fails with "
+    "a message when the file is not a readable image or the preset's weights are not installed."
 )
 
 
@@ -36,6 +37,11 @@ class RestoreImageOutput(BaseModel):
     sharpness_before: float
     sharpness_after: float
     notes: list[str] = Field(default_factory=list)
+    applied: bool = Field(default=True, description="False: the photo was handed back unchanged")
+    verdict: str = Field(default="improved", description="improved, not_improved or not_blurred")
+    verdict_reason: str = ""
+    blur_before: float | None = None
+    blur_after: float | None = None
 
 
 def make_restore_tool(out_dir: Path, device: str | None = None, bf16: bool | None = None):
@@ -58,7 +64,10 @@ def make_restore_tool(out_dir: Path, device: str | None = None, bf16: bool | Non
         return RestoreImageOutput(output_path=str(result.output_path), preset=result.preset,
                                   seconds=round(result.seconds, 3),
                                   sharpness_before=round(result.sharpness_before, 2),
-                                  sharpness_after=round(result.sharpness_after, 2), notes=result.notes).model_dump()
+                                  sharpness_after=round(result.sharpness_after, 2), notes=result.notes,
+                                  applied=result.applied, verdict=result.verdict,
+                                  verdict_reason=result.verdict_reason, blur_before=result.blur_before,
+                                  blur_after=result.blur_after).model_dump()
 
     return StructuredTool.from_function(func=restore_image, name=TOOL_NAME, description=TOOL_DESCRIPTION,
                                         args_schema=RestoreImageInput, handle_tool_error=True)

@@ -19,7 +19,14 @@ from tools.metrics import psnr, sharpness, ssim
 
 @dataclass
 class RestorationResult:
-    """What one restoration did: files, preset, wall time, and quality numbers (PSNR/SSIM need a reference)."""
+    """What one restoration did: files, preset, wall time, and quality numbers (PSNR/SSIM need a reference).
+
+    ``applied`` says whether the output file holds the network's result; when the input did not look blurred
+    (``verdict`` "not_blurred") or the result was not clearly better ("not_improved"), the output file is a
+    byte-for-byte copy of the input unless the caller asked to keep the network's output. ``sharpness_after``
+    and ``blur_after`` describe the network's output whenever it ran; PSNR and SSIM describe the file handed
+    back.
+    """
 
     input_path: Path
     output_path: Path
@@ -31,6 +38,11 @@ class RestorationResult:
     ssim: float | None = None
     notes: list[str] = field(default_factory=list)
     compare_path: Path | None = None
+    applied: bool = True
+    verdict: str = "improved"
+    verdict_reason: str = ""
+    blur_before: float | None = None
+    blur_after: float | None = None
 
 
 #: The --device choices: auto is cuda when torch sees a GPU, else cpu.
@@ -85,10 +97,8 @@ def restore_array(rgb: np.ndarray, preset: str | None = None, tile: int | None =
     """Restore float RGB (H, W, 3) in [0,1]; ``tile`` None picks tiling from memory, 0 disables it."""
     import torch
 
-    from tools.inference import plan_tiles
-
     _, restorer = get_restorer(preset, device, bf16)
-    plan = plan_tiles(rgb.shape[0], rgb.shape[1], restorer.width, tile)
+    plan = restorer.plan(rgb.shape[0], rgb.shape[1], tile)
     image = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
     return restorer.restore(image, plan, progress)[0].permute(1, 2, 0).numpy()
 
@@ -106,25 +116,60 @@ class EncodedRestoration:
     psnr: float | None = None
     ssim: float | None = None
     notes: list[str] = field(default_factory=list)
+    applied: bool = True
+    verdict: str = "improved"
+    verdict_reason: str = ""
+    blur_before: float | None = None
+    blur_after: float | None = None
 
 
 def restore_encoded(input_path: Path, preset: str | None = None, tile: int | None = None, compare: bool = False,
                     reference: Path | None = None, progress: Callable[[int, int], None] | None = None,
-                    device: str | None = None, bf16: bool | None = None) -> EncodedRestoration:
-    """Restore ``input_path`` into encoded bytes in the input's format; see ``restore_file`` for the arguments."""
+                    device: str | None = None, bf16: bool | None = None,
+                    keep_output: bool = False) -> EncodedRestoration:
+    """Restore ``input_path`` into encoded bytes in the input's format; see ``restore_file`` for the arguments.
+
+    A photo that does not look blurred is not run through the network, and an output that the acceptance check
+    (``tools.quality``) does not find clearly better is not handed back: the input's own bytes are, unless
+    ``keep_output``.
+    """
+    from tools.quality import assess_restoration, estimate_blur
+
     started = time.perf_counter()
-    loaded = read_image(Path(input_path))
+    input_path = Path(input_path)
+    loaded = read_image(input_path)
     name, _ = get_restorer(preset, device, bf16)
-    restored = restore_array(loaded.rgb, preset, tile, progress, device, bf16)
-    encoded = EncodedRestoration(output=encode_image(restored, loaded),
-                                 compare=_encode_comparison(loaded, restored) if compare else None, preset=name,
-                                 seconds=0.0, sharpness_before=sharpness(loaded.rgb),
-                                 sharpness_after=sharpness(restored), notes=list(loaded.notes))
+    estimate = estimate_blur(loaded.rgb)
+    restored, acceptance = None, None
+    if estimate.blurred or keep_output:
+        restored = restore_array(loaded.rgb, preset, tile, progress, device, bf16)
+        acceptance = assess_restoration(loaded.rgb, restored, blur_before=estimate.score)
+    elif progress:
+        progress(1, 1)  # nothing to run: a progress display still completes
+    verdict, reason = _verdict(estimate, acceptance)
+    applied = restored is not None and (verdict == "improved" or keep_output)
+    handed_back = restored if applied else loaded.rgb
+    encoded = EncodedRestoration(
+        output=encode_image(restored, loaded) if applied else input_path.read_bytes(),
+        compare=_encode_comparison(loaded, handed_back) if compare else None, preset=name, seconds=0.0,
+        sharpness_before=sharpness(loaded.rgb),
+        sharpness_after=sharpness(restored) if restored is not None else sharpness(loaded.rgb),
+        notes=list(loaded.notes), applied=applied, verdict=verdict, verdict_reason=reason,
+        blur_before=estimate.score, blur_after=acceptance.blur_after if acceptance else estimate.score)
     if reference is not None:
         sharp = read_image(Path(reference)).rgb
-        encoded.psnr, encoded.ssim = psnr(sharp, restored), ssim(sharp, restored)
+        encoded.psnr, encoded.ssim = psnr(sharp, handed_back), ssim(sharp, handed_back)
     encoded.seconds = time.perf_counter() - started
     return encoded
+
+
+def _verdict(estimate, acceptance) -> tuple[str, str]:
+    """(verdict, reason): not_blurred, not_improved or improved, with the measurement behind it."""
+    if not estimate.blurred:
+        return "not_blurred", f"the photo does not look blurred (blur effect {estimate.score:.3f}, {estimate.level})"
+    if acceptance is None or not acceptance.accepted:
+        return "not_improved", acceptance.reason if acceptance else ""
+    return "improved", acceptance.reason
 
 
 def comparison_path(destination: Path) -> Path:
@@ -148,13 +193,15 @@ def write_restoration(encoded: EncodedRestoration, input_path: Path, out_dir: Pa
     return RestorationResult(input_path=input_path, output_path=output_path, preset=encoded.preset,
                              seconds=encoded.seconds, sharpness_before=encoded.sharpness_before,
                              sharpness_after=encoded.sharpness_after, psnr=encoded.psnr, ssim=encoded.ssim,
-                             notes=list(encoded.notes), compare_path=compare_path)
+                             notes=list(encoded.notes), compare_path=compare_path, applied=encoded.applied,
+                             verdict=encoded.verdict, verdict_reason=encoded.verdict_reason,
+                             blur_before=encoded.blur_before, blur_after=encoded.blur_after)
 
 
 def restore_file(input_path: Path, out_dir: Path, preset: str | None = None, tile: int | None = None,
                  compare: bool = False, reference: Path | None = None,
                  progress: Callable[[int, int], None] | None = None, output_name: str | None = None,
-                 device: str | None = None, bf16: bool | None = None) -> RestorationResult:
+                 device: str | None = None, bf16: bool | None = None, keep_output: bool = False) -> RestorationResult:
     """Restore ``input_path`` into ``out_dir/<output_name>`` (default: the input's own name) in the input's format.
 
     Args:
@@ -164,9 +211,11 @@ def restore_file(input_path: Path, out_dir: Path, preset: str | None = None, til
         reference: a sharp image of the same scene; adds PSNR and SSIM of the result against it.
         progress: called with (tiles done, tiles total).
         device, bf16: as for ``get_restorer``.
+        keep_output: hand back the network's output even when the checks find it not clearly better (or the
+            input not blurred); the result's ``verdict`` still says what the checks found.
     """
     started = time.perf_counter()
-    encoded = restore_encoded(input_path, preset, tile, compare, reference, progress, device, bf16)
+    encoded = restore_encoded(input_path, preset, tile, compare, reference, progress, device, bf16, keep_output)
     result = write_restoration(encoded, input_path, out_dir, output_name)
     result.seconds = time.perf_counter() - started
     return result

@@ -21,6 +21,7 @@ class AnswerRequest:
         tile: tile size for restoration (None: chosen from the image and memory; 0: no tiling).
         device: cpu, cuda or auto for restoration (None: auto).
         bf16: bfloat16 restoration (None: ``CNAPS_BF16=1`` decides).
+        keep_output: keep the network's output even when the acceptance check finds it not clearly better.
         progress: called with (tiles done, tiles total) while restoring.
     """
 
@@ -31,6 +32,7 @@ class AnswerRequest:
     tile: int | None = None
     device: str | None = None
     bf16: bool | None = None
+    keep_output: bool = False
     progress: Callable[[int, int], None] | None = field(default=None, repr=False)
 
 

@@ -29,12 +29,22 @@ DEVICE = typer.Option(Device.auto, "--device", case_sensitive=False,
                       help="Run restoration on cpu, cuda, or auto (cuda when available).")
 BF16 = typer.Option(False, "--bf16", help="bfloat16 restoration on CPUs with AVX512-BF16/AMX or on a GPU: faster, "
                                           "slightly less exact (default: $CNAPS_BF16=1 turns it on).")
+KEEP_OUTPUT = typer.Option(False, "--keep-output", help="Hand back the network's output even when the checks find "
+                                                         "the photo not blurred or the output not clearly better "
+                                                         "(default: the photo is then returned unchanged).")
 JSON = typer.Option(False, "--json", help="Print a machine-readable JSON summary on stdout, and nothing else there.")
 
 
 def bf16_choice(flag: bool) -> bool | None:
     """``--bf16`` as the restorer takes it: True when given, else None so ``CNAPS_BF16`` decides."""
     return True if flag else None
+
+
+def outcome_line(run) -> str:
+    """One line on what a restoration handed back (applied, or why the photo was returned unchanged)."""
+    from agent.prompting import render_sentence
+
+    return render_sentence("restore_outcome.txt.j2", run=run)
 
 
 def print_json(payload: object) -> None:
