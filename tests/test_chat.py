@@ -192,7 +192,7 @@ WATCH_PROGRESS = """() => {
   const record = () => {
     for (const node of document.querySelectorAll('#conversation [data-testid=bot]')) {
       const text = node.textContent.replace(/\\s+/g, ' ').trim();
-      if (/(tiles|composing the answer|Composed the answer)/i.test(text) && text.length < 200
+      if (/(tiles|composing the answer|Composed the answer|Waiting for the worker)/i.test(text) && text.length < 200
           && !window.progressLines.includes(text)) window.progressLines.push(text);
     }
   };
@@ -273,6 +273,8 @@ def test_the_chat_page_holds_a_conversation_about_an_uploaded_image(chat_server)
     assert sum("Grounded" in text for text in replies) >= 2
     follow_up_reply = replies[[index for index, text in enumerate(replies) if "Grounded" in text][-1]]
     assert BLURRY.name in follow_up_reply
+    # The progress line was there while the reply was pending, then counted the tiles.
+    assert any(re.search(r"Waiting for the worker|Reading the image|Restoring the image", line) for line in progress)
     assert any(re.search(r"\d+/\d+ tiles", line) for line in progress), progress
     assert download_name.endswith("web_blurry_kodim23_128x96_restored.png")
     with Image.open(io.BytesIO(httpx.get(urljoin(chat_server, download_href), timeout=60).content)) as image:
