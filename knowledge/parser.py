@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from knowledge.bundle import QuestionBundle, Source
 from knowledge.errors import BundleError
-from knowledge.limits import (MAX_LINK_CHARS, MAX_NAME_CHARS, MAX_QUESTION_CHARS, MAX_SUMMARY_CHARS,
+from knowledge.limits import (MAX_FILE_BYTES, MAX_LINK_CHARS, MAX_NAME_CHARS, MAX_QUESTION_CHARS, MAX_SUMMARY_CHARS,
                               check_file_size, check_item_count, check_json_depth, check_size, check_source_count,
                               check_text_field, check_yaml_events)
 
@@ -198,8 +198,12 @@ def _split_documents(text: str, origin: str) -> list[str]:
 
 def _read_text(path: Path) -> str:
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():  # /dev/zero, a FIFO: reading never ends
+            raise BundleError(f"{path}: is not a regular file; give the path of a bundle file")
         check_file_size(path.stat().st_size, str(path))
-        raw = path.read_bytes()
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)  # the size on disk can change between stat and read
+        check_file_size(len(raw), str(path))
     except FileNotFoundError:
         raise BundleError(f"{path}: no such file; give the path of a CNAPS question (.txt, .yaml or .json)") from None
     except IsADirectoryError:

@@ -126,3 +126,14 @@ def test_the_chat_refuses_a_hostile_bundle_document_before_starting_a_job(hostil
             assert time.perf_counter() - started < 1.0 and session.board.pool.stats().running == 0
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_bundle_path_that_never_ends_is_refused_without_reading(hostile, device):
+    if not Path(device).exists():
+        pytest.skip(f"{device} is not on this system")
+    with hostile.case():
+        started = time.perf_counter()
+        with pytest.raises(BundleError, match="not a regular file"):
+            load_bundle(Path(device))
+        assert time.perf_counter() - started < 1.0
