@@ -2,11 +2,14 @@
 
 Both run the official-size MIMO-UNet (seeded random weights) in fp32 in one process, alternating
 call by call so that load from other processes hits both alike; the ratio of medians is the speed-up.
+Ours runs untiled and with the default tile plan (which tiles only when the image would not fit in half
+the available memory, so at 1280x720 it is usually the untiled run). The blur estimate and acceptance
+check are timed against a 1280x720 restore with the shipped default preset.
 Peak RSS is measured in a fresh subprocess per configuration.  ``--big`` also restores 3840x2160 with
 the default tile plan (full-size MIMO-UNet and the shipped lite preset) and reports peak RSS, and
 ``--tiling`` reports PSNR(tiled, untiled).
 
-    python benchmarks/restore_speed.py [--sizes 256x256,512x512,1280x720] [--repeats 3] [--big] [--tiling TILE]
+    python benchmarks/restore_speed.py [--sizes 1280x720,512x512] [--repeats 2] [--big] [--tiling TILE]
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from tools.checkpoints import LoadedNetwork  # noqa: E402
-from tools.inference import Restorer, TilePlan, configure_threads, plan_tiles  # noqa: E402
+from tools.inference import Restorer, TilePlan, available_memory_bytes, configure_threads  # noqa: E402
 from tools.mimo_unet import MIMOUNet, build_network  # noqa: E402
 
-DEFAULT_SIZES = "256x256,512x512,1280x720"
+DEFAULT_SIZES = "1280x720"
 
 
 def official_size_network(seed: int = 0) -> MIMOUNet:
@@ -57,25 +60,57 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def speed(sizes: list[tuple[int, int]], repeats: int) -> None:
-    """Interleaved timing of eager and ours at each size; prints medians, ratio and max difference."""
+    """Interleaved timing of eager, ours untiled and ours with the default tile plan at each size; prints
+    medians, ratios to eager and the largest difference from eager."""
     network = official_size_network()
     restorer = ours(network)
-    print(f"threads: {torch.get_num_threads()}, fused oneDNN path: {restorer.fused is not None}")
+    print(f"threads: {torch.get_num_threads()}, fused oneDNN path: {restorer.fused is not None}, "
+          f"available memory {available_memory_bytes() / 2**30:.1f} GiB")
     for height, width in sizes:
         image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(height * width))
-        reference, candidate = plain_eager(network, image), restorer.forward(image)
-        difference = (reference - candidate).abs().max().item()
-        eager_times, our_times = [], []
+        default = restorer.plan(height, width)
+        runs = {"eager": lambda: plain_eager(network, image),
+                "untiled": lambda: restorer.restore(image, TilePlan(0, 0))}
+        if default.tile:  # the default plan differs from untiled only when it tiles
+            runs["default"] = lambda: restorer.restore(image, default)
+        reference = plain_eager(network, image).clamp(0, 1)
+        difference = max((reference - run()).abs().max().item() for name, run in runs.items() if name != "eager")
+        times: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(repeats):
-            for run, times in ((lambda: plain_eager(network, image), eager_times),
-                               (lambda: restorer.forward(image), our_times)):
+            for name, run in runs.items():
                 started = time.perf_counter()
                 run()
-                times.append(time.perf_counter() - started)
-        ratios = [e / o for e, o in zip(eager_times, our_times)]
-        print(f"{width}x{height}: eager {statistics.median(eager_times):.2f} s, ours "
-              f"{statistics.median(our_times):.2f} s, speed-up {statistics.median(eager_times) / statistics.median(our_times):.2f}x "
-              f"(per pair {', '.join(f'{r:.2f}' for r in ratios)}), max |diff| {difference:.2e}", flush=True)
+                times[name].append(time.perf_counter() - started)
+        medians = {name: statistics.median(values) for name, values in times.items()}
+        plan = (f"default plan: {len(default.boxes(height, width))} tiles of {default.tile} px" if default.tile
+                else "default plan: untiled")
+        shown = ", ".join(f"{name} {value:.2f} s" + ("" if name == "eager" else
+                                                      f" ({medians['eager'] / value:.2f}x eager)")
+                          for name, value in medians.items())
+        print(f"{width}x{height} ({plan}): {shown}; max |ours - eager| {difference:.2e}", flush=True)
+
+
+def checks_overhead(size: tuple[int, int], repeats: int) -> None:
+    """Time of the blur estimate and acceptance check against the restoration itself (shipped default preset)."""
+    import numpy as np
+
+    from tools.quality import assess_restoration, estimate_blur
+    from tools.restore import restore_array
+
+    height, width = size
+    rgb = np.random.default_rng(4).random((height, width, 3), dtype=np.float32)
+    restored = restore_array(rgb)  # loads the weights once, outside the timing
+    restore_times, check_times = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        restored = restore_array(rgb)
+        restore_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        assess_restoration(rgb, restored, blur_before=estimate_blur(rgb).score)
+        check_times.append(time.perf_counter() - started)
+    restore_s, checks_s = statistics.median(restore_times), statistics.median(check_times)
+    print(f"checks at {width}x{height} (default preset): restore {restore_s:.2f} s, blur estimate + acceptance "
+          f"check {checks_s:.3f} s = {100 * checks_s / restore_s:.1f}% of the restore", flush=True)
 
 
 def bf16_cost(size: tuple[int, int]) -> None:
@@ -131,7 +166,7 @@ def run_child(mode: str, size: tuple[int, int], preset: str | None) -> None:
         plain_eager(network, image)
         tiles = 1
     else:
-        plan = plan_tiles(height, width, restorer.width, 0 if mode == "untiled" else None)
+        plan = restorer.plan(height, width, 0 if mode == "untiled" else None)
         tiles = len(plan.boxes(height, width))
         restorer.restore(image, plan)
     peak_mib = peak_rss_mib()
@@ -166,7 +201,7 @@ def tiling(size: tuple[int, int], tile: int) -> None:
     pattern = torch.stack([0.5 + 0.4 * torch.sin(12 * x + 5 * y), 0.5 + 0.4 * torch.cos(9 * y), x * y])[None]
     image = (pattern + 0.05 * torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(3))).clamp(0, 1)
     whole = restorer.restore(image, TilePlan(0, 0))
-    default = plan_tiles(height, width, restorer.width, tile)
+    default = restorer.plan(height, width, tile)
     tiled = restorer.restore(image, default)
     mse = torch.mean((whole - tiled) ** 2).item()
     print(f"{width}x{height}, tile {default.tile}, overlap {default.overlap}: PSNR(tiled, untiled) "
@@ -176,7 +211,7 @@ def tiling(size: tuple[int, int], tile: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated WxH list")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls per path and size")
+    parser.add_argument("--repeats", type=int, default=2, help="timed calls per path and size")
     parser.add_argument("--no-memory", action="store_true", help="skip the per-configuration peak RSS runs")
     parser.add_argument("--big", action="store_true", help="also check 3840x2160 peak RSS with tiling")
     parser.add_argument("--tiling", type=int, default=0, metavar="TILE", help="report PSNR(tiled, untiled) "
@@ -189,6 +224,7 @@ def main() -> None:
         return
     configure_threads()
     speed([parse_size(size) for size in args.sizes.split(",")], args.repeats)
+    checks_overhead((720, 1280), args.repeats)
     bf16_cost((256, 256))
     if not args.no_memory:
         memory(args.sizes.split(","))

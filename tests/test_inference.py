@@ -11,7 +11,7 @@ import torch
 from tools.checkpoints import load_network
 from tools.errors import RestorationError
 from tools.fused import FusedMIMOUNet, fused_path_available
-from tools.inference import Restorer, TilePlan, plan_tiles
+from tools.inference import BYTES_PER_PIXEL_PER_WIDTH, MEMORY_SHARE, Restorer, TilePlan, plan_tiles
 from tools.mimo_unet import build_network
 from tools.presets import resolve_weights
 
@@ -35,12 +35,19 @@ def test_fused_path_equals_the_network(size):
     assert (actual - expected).abs().max().item() < 1e-5
 
 
-def test_small_images_are_not_tiled_and_large_ones_are():
+def test_images_are_tiled_only_when_memory_needs_it():
     assert plan_tiles(480, 640, network_width=16, available=16 * 2**30) == TilePlan(0, 0)
+    # 720p on the official-size network needs ~2.1 GB: whole with 16 GiB free, tiled with 2 GiB free.
+    assert plan_tiles(720, 1280, network_width=32, available=16 * 2**30) == TilePlan(0, 0)
+    assert plan_tiles(720, 1280, network_width=32, available=2 * 2**30).tile > 0
     plan = plan_tiles(2160, 3840, network_width=32, available=16 * 2**30)
-    assert 256 <= plan.tile <= 1024 and 32 <= plan.overlap < plan.tile // 2
+    assert 1024 <= plan.tile < 2160 and 32 <= plan.overlap < plan.tile // 2
+    assert plan.tile**2 * BYTES_PER_PIXEL_PER_WIDTH["fused"] * 32 <= MEMORY_SHARE * 16 * 2**30  # a tile fits
     scarce = plan_tiles(2160, 3840, network_width=32, available=1 * 2**30)
     assert scarce.tile < plan.tile  # less memory, smaller tiles
+    plain = plan_tiles(2160, 3840, network_width=32, available=16 * 2**30,
+                       bytes_per_pixel_per_width=BYTES_PER_PIXEL_PER_WIDTH["plain"])
+    assert plain.tile < plan.tile  # the unfused path needs more memory per pixel
 
 
 def test_explicit_tile_sizes():

@@ -2,8 +2,9 @@
 
 Tiled inference cuts a large image into overlapping tiles, restores each, and blends them with weights
 that ramp smoothly (raised cosine) across every overlap, so seams vanish and peak memory depends on the
-tile, not the image.  Tile size and overlap default to values chosen from the image size, the network's
-width and the memory available.
+tile, not the image.  By default an image is tiled only when restoring it whole would not fit in half the
+available memory (system memory, or the GPU's free memory); tile size and overlap then follow from the
+network's width and that memory.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from tools.checkpoints import LoadedNetwork
 from tools.errors import RestorationError
 from tools.fused import FusedMIMOUNet, fused_path_available
 
-#: Activation bytes per pixel per unit of network width on the fused CPU path, measured (peak RSS over the
-#: model baseline) at 512x512: 58 for width 32 (792 MiB peak, ~300 MiB of it torch and weights), plus ~25%.
-_BYTES_PER_PIXEL_PER_WIDTH = 72
-#: Upper bound on activation memory per tile, so a 3840x2160 image restores in under 2 GiB of peak RSS.
-_MAX_TILE_BYTES = 900 * 2**20
+#: Peak activation bytes per pixel per unit of network width (peak RSS over the loaded model), measured with
+#: fresh processes at 512x512 and 1280x720, widths 16 and 32, 8 and 20 blocks (the block count does not
+#: matter: blocks run one after another): the fused CPU path needs 30-58, the plain path (bf16, GPU, no oneDNN)
+#: 86-87. The model takes the largest, plus ~25%.
+BYTES_PER_PIXEL_PER_WIDTH = {"fused": 72, "plain": 108}
+#: Share of the available memory one restoration may plan to use: the rest is for the process itself, the
+#: allocator's slack and whatever else runs.
+MEMORY_SHARE = 0.5
 _TILE_STEP = 64
 _MIN_TILE = 64
 
@@ -73,20 +77,24 @@ def available_memory_bytes() -> int:
 
 
 def plan_tiles(height: int, width: int, network_width: int, tile: int | None = None,
-               available: int | None = None) -> TilePlan:
+               available: int | None = None, bytes_per_pixel_per_width: int | None = None) -> TilePlan:
     """The tile plan for an image: ``tile`` when given (0 disables tiling), else chosen from memory.
+
+    Untiled whenever the whole image fits in ``MEMORY_SHARE`` of the available memory (tiling costs time:
+    overlaps are computed twice); otherwise the largest square tile that fits.
 
     Args:
         network_width: the network's base channel count; activation memory grows linearly with it.
         available: bytes of free memory (read from the system when None).
+        bytes_per_pixel_per_width: the path's memory need (default: the fused CPU path's).
     """
     if tile is not None and tile < 0:
         raise RestorationError(f"tile size must be 0 (no tiling) or at least {_MIN_TILE}, got {tile}")
     if tile is not None and 0 < tile < _MIN_TILE:
         raise RestorationError(f"tile size {tile} is too small to restore well; use at least {_MIN_TILE}")
     if tile is None:
-        budget = min(_MAX_TILE_BYTES, (available or available_memory_bytes()) // 4)
-        per_pixel = _BYTES_PER_PIXEL_PER_WIDTH * network_width
+        budget = (available or available_memory_bytes()) * MEMORY_SHARE
+        per_pixel = (bytes_per_pixel_per_width or BYTES_PER_PIXEL_PER_WIDTH["fused"]) * network_width
         if height * width * per_pixel <= budget:
             return TilePlan(0, 0)
         side = int(math.sqrt(budget / per_pixel)) // _TILE_STEP * _TILE_STEP
@@ -135,6 +143,14 @@ class Restorer:
     def width(self) -> int:
         """The network's base channel count."""
         return self.loaded.width
+
+    def plan(self, height: int, width: int, tile: int | None = None) -> TilePlan:
+        """The tile plan for an image on this restorer's path and device (see ``plan_tiles``)."""
+        path = "fused" if self.fused is not None else "plain"
+        available = None
+        if self.device.type == "cuda":
+            available = torch.cuda.mem_get_info(self.device)[0]
+        return plan_tiles(height, width, self.width, tile, available, BYTES_PER_PIXEL_PER_WIDTH[path])
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Restore a (1,3,H,W) float tensor in [0,1] without tiling; the result is on the CPU, unclamped."""
