@@ -1,4 +1,4 @@
-"""The chat page: turns, follow-ups, replies and cancelling directly, and `cnaps chat` end to end in headless Chromium."""
+"""The chat page: turns, follow-ups, replies and stopping directly, and `cnaps chat` end to end in Chromium."""
 
 from __future__ import annotations
 

@@ -218,12 +218,12 @@ def build_chat_app(session: ChatSession):
                                   elem_id="backend")
             weights = gr.Dropdown([AUTO_WEIGHTS, *PRESETS], value=AUTO_WEIGHTS, label="Restoration weights",
                                   elem_id="weights")
-            slider = gr.ImageSlider(label="Before / after (latest image)", type="filepath", elem_id="comparison",
+            slider = gr.ImageSlider(label="Before / after", type="filepath", elem_id="comparison",
                                     interactive=False, max_height=220)
-        chatbot = gr.Chatbot(elem_id="conversation", scale=1, min_height=300, buttons=["copy"],
+        chatbot = gr.Chatbot(label="Conversation", elem_id="conversation", scale=1, min_height=300, buttons=["copy"],
                              placeholder=page_text("chat_placeholder.md.j2"), sanitize_html=True)
         textbox = gr.MultimodalTextbox(elem_id="message", file_types=["image", *BUNDLE_SUFFIXES], file_count="multiple",
-                                       placeholder="Ask about your image; attach it with the clip (Enter sends)",
+                                       placeholder=page_text("chat_message_hint.txt.j2").strip(),
                                        sources=["upload"], max_lines=6, autofocus=True, submit_btn=True,
                                        stop_btn=True)
         chat = gr.ChatInterface(respond, multimodal=True, chatbot=chatbot, textbox=textbox, fill_height=True,
