@@ -147,3 +147,21 @@ def test_ray_report_has_the_same_sections_as_local(tmp_path) -> None:
     assert [section["number"] for section in sections["ray"]] == [1, 2, 3]
     assert sections["ray"][0]["after"] is not None and sections["ray"][0]["psnr_after"] is not None
     assert sections["ray"][2]["error"] and sections["ray"][1]["error"] is None
+
+
+def test_the_restore_command_runs_on_ray_with_its_options(images, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import commands  # noqa: F401  (registers the commands)
+    from agent.cli.app import app
+
+    out = tmp_path / "out"
+    arguments = ["restore", str(images), "--out", str(out), "--weights", str(TINY), "--device", "cpu",
+                 "--engine", "ray", "--workers", "2", "--json"]
+    done = CliRunner().invoke(app, arguments)
+    assert done.exit_code == 1  # broken.jpg failed; the others were restored
+    summary = json.loads(done.stdout)
+    assert (summary["restored"], summary["skipped"], summary["failed"]) == (6, 0, 1)
+    again = json.loads(CliRunner().invoke(app, arguments).stdout)
+    assert (again["restored"], again["skipped"], again["failed"]) == (0, 6, 1)
+    assert json.loads((out / "summary.json").read_text())["engine"] == "ray"
