@@ -41,16 +41,16 @@ _KINDS = (
     ("why", r"\bwhy\b|por ?qu[eé]\b|pourquoi|warum|wieso|perch[eé]|为什么|为何|なぜ|どうして"),
     ("which", r"\bwhich\b|\bwhat (?:model|method|tool|network|paper|one)s?\b|cu[aá]l(?:es)?\b|qu[eé] modelo|\bquel(?:le)?s?\b|"
               r"welche[rsnm]?\b|\bqua(?:l|is)\b|哪|どの|どれ"),
-    ("will", r"^\s*(?:(?:also|and|so|ok|okay|but|plus|then)[,\s]+)?(?:will|would|can|could|does|do|is|are|should|"
-             r"won't|wouldn't)\s+(?:it|this|that|the|they|my|these|i|we|you|there|some|any)\b"),
     ("how", r"\bhow\b|c[oó]mo\b|\bcomment\b|\bwie\b|如何|怎么|怎样|怎麼|どうやって|どう(?:すれば|したら)|方法"),
+    ("will", r"^\s*(?:(?:also|and|so|ok|okay|but|plus|then)[,\s]+)?(?:will|would|can|could|does|do|is|are|should|"
+             r"won't|wouldn't)\b"),
     ("will", r"\b(?:will|would) (?:it|this|that|the)\b|\bva a\b|podr[aá]|\bpuede\b|est-ce que|va-t-il|peut-il|\bwird\b|"
              r"\bkann\b|\bvai\b|\bpode\b|会不会|能不能|吗|嗎|ますか|でしょうか"),
     ("what", r"\bwhat\b|\bqu[eé]\b|\bquoi\b|\bwas\b|o que|什么|什麼|何"),
 )
 _KIND_PATTERNS = tuple((kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _KINDS)
 _QUESTION_MARK = re.compile(r"[?？]\s*$|[吗嗎か]\s*[。.]?$")
-_NAME_TOKEN = re.compile(r"(?<![\w-])[A-Za-z][\w+.-]*[\w+](?![\w-])")
+_NAME_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z][A-Za-z0-9_+.-]*[A-Za-z0-9_+](?![A-Za-z0-9_-])")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _ORDER_WORDS = re.compile(r"\b(?:first|then|before|after|followed by|prior to|subsequently)\b", re.IGNORECASE)
 
@@ -162,6 +162,11 @@ def _order(part: str, context: SubQuestionContext) -> SubAnswer:
 def _will(part: str, context: SubQuestionContext) -> SubAnswer:
     understanding = context.understanding
     primary = understanding.primary
+    supplied = context.bundle.supplied_text().lower()
+    if any(name.lower() not in supplied for name in _model_names(part)):
+        # "Should I use <a model the bundle does not supply>?": not for the sources to say; it is not named back.
+        task = understanding.task
+        return _declined(part, "will", "will_outside", [primary.id], profile=primary, task=task)
     wanted = _wanted_tasks(part, context)
     if wanted:
         task_ids, action = wanted
@@ -289,9 +294,13 @@ def _named_in(part: str, profile: SourceProfile) -> bool:
 
 def _model_names(part: str) -> list[str]:
     """Words of ``part`` shaped like model names (RealESRGAN_x4plus, ESRGAN, GPT-4): capitals with more capitals,
-    digits, hyphens or underscores."""
+    digits, hyphens or underscores; not ordinary technical words (JPEG, RGB) nor short acronyms (HDR, ISO)."""
+    from knowledge.vocabulary import grounding_terms
+
+    generic = {term.lower() for term in grounding_terms().generic_terms}
     return [token for token in _NAME_TOKEN.findall(part)
-            if sum(char.isupper() for char in token) >= 2 or any(char.isdigit() for char in token)]
+            if (sum(char.isupper() for char in token) >= 2 or any(char.isdigit() for char in token))
+            and token.lower() not in generic and not (token.isalpha() and token.isupper() and len(token) <= 5)]
 
 
 def _twin_papers(profile: SourceProfile, context: SubQuestionContext) -> list[SourceProfile]:

@@ -59,14 +59,18 @@ class GroundingTerms(BaseModel):
 
 
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+#: A letter or digit of a word written with spaces: CJK characters do not join a Latin word.
+_WORD_CHAR = r"[^\W\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
 
 
 @cache
 def compiled(cues: tuple[str, ...], whole_words: bool = True) -> tuple[re.Pattern[str], ...]:
     """Case-insensitive patterns for ``cues``, each starting at a word start and, if ``whole_words``, ending at a word end."""
-    end = r"(?!\w)" if whole_words else ""
-    # Chinese and Japanese write no spaces between words, so their cues match anywhere.
-    return tuple(re.compile(cue if _CJK.match(cue) else rf"(?<!\w)(?:{cue}){end}", re.IGNORECASE) for cue in cues)
+    end = rf"(?!{_WORD_CHAR})" if whole_words else ""
+    # Chinese and Japanese write no spaces between words, so their cues match anywhere, and a Latin cue may touch
+    # them ("JPEGのブロックノイズ").
+    return tuple(re.compile(cue if _CJK.match(cue) else rf"(?<!{_WORD_CHAR})(?:{cue}){end}", re.IGNORECASE)
+                 for cue in cues)
 
 
 @cache

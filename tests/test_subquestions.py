@@ -52,3 +52,23 @@ def test_a_count_question_is_not_answered_with_an_unrelated_figure() -> None:
     assert not answer.off_topic
     (part,) = answer.sub_questions
     assert part.kind == "how_much" and part.status == "not_given" and "dB" not in part.text
+
+
+def test_will_it_about_a_model_the_bundle_does_not_supply_is_declined_without_naming_it() -> None:
+    from agent.composer import compose_offline
+    from agent.ranking import make_ranker
+    from knowledge.parser import default_bundle
+
+    asked = default_bundle().model_copy(update={"question": "Should I use SuperNet-9000 to sharpen my blurry photo?"})
+    (part,) = compose_offline(asked, ranker=make_ranker("multilingual")).sub_questions
+    assert part.status == "not_given" and "SuperNet" not in part.text and "MIMO-UNet [S1]" in part.text
+    # An ordinary technical word is not a model name: a JPEG question is asked of the supplied model.
+    asked = default_bundle().model_copy(update={"question": "Can MIMO-UNet remove JPEG blocks?"})
+    (part,) = compose_offline(asked, ranker=make_ranker("multilingual")).sub_questions
+    assert part.kind == "will" and "model you name" not in part.text
+
+
+def test_latin_cues_are_read_beside_chinese_and_japanese_text() -> None:
+    from agent.coverage import find_aspects
+
+    assert [match.aspect.id for match in find_aspects("JPEGのブロックノイズも消せますか？")] == ["compression", "noise"]
