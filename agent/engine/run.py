@@ -68,6 +68,12 @@ def run_items(run: Run, items: list[WorkItem], rejected: list[Outcome] | None = 
     ``rejected`` are items that failed before any work (say, a file that could not be read); they are
     reported in the summary with the others.
     """
+    from tools.errors import OutputPathError
+
+    try:
+        run.out.mkdir(parents=True, exist_ok=True)  # before any work: the manifest must be writable
+    except OSError as error:
+        raise OutputPathError(f"cannot write the results to {run.out}: {error.strerror or error}") from None
     manifest = Manifest(run.out)
     settings_hash = settings_sha256(run.settings)
     outcomes: dict[str, Outcome] = {outcome.key: outcome for outcome in rejected or []}
