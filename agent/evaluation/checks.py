@@ -189,10 +189,14 @@ def check_fidelity(markdown: str, bundle: QuestionBundle) -> Check:
 
 def _without_quotes(markdown: str, quotes: list[str], question: str) -> str:
     """The Markdown with verbatim quotes of the question removed (the echo and sub-question headings)."""
+    from agent.escaping import without_links
+
     folded_question = fold(question)
     for quote in sorted(quotes, key=len, reverse=True):
         if quote.strip() and fold(quote) in folded_question:
-            markdown = markdown.replace(quote.strip(), " ")
+            # Answers show the user's words with their links replaced by "(link removed)".
+            for shown in dict.fromkeys((quote.strip(), without_links(quote).strip())):
+                markdown = markdown.replace(shown, " ")
     return markdown
 
 
