@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, HttpUrl, field_validator
 from knowledge.limits import MAX_NAME_CHARS, MAX_SUMMARY_CHARS
 
 # A link inside a name would reach every output as if the bundle had supplied it as a source link.
-_LINK_IN_NAME = re.compile(r"[a-z][a-z0-9+.-]*://|\bwww\.", re.IGNORECASE)
+_LINK_IN_NAME = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://|\bwww\.", re.IGNORECASE)
 
 
 class SourceLinks(BaseModel):

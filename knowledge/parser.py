@@ -43,7 +43,11 @@ STRUCTURED_SUFFIXES = {".yaml", ".yml", ".json"}
 MULTI_SUFFIXES = {".jsonl", ".ndjson"}
 #: Fields of a JSON/YAML item that may hold a whole CNAPS document instead of the structured form.
 DOCUMENT_FIELDS = ("prompt", "text", "input", "document", "content", "instruction", "question")
-DOCUMENT_INTRO = re.compile(r"^\s*a user has asked the following question", re.IGNORECASE | re.MULTILINE)
+# [ \t]*, not \s*: \s* would run across every following blank line from every line start (quadratic; 100 s for
+# 100 000 blank lines).
+DOCUMENT_INTRO = re.compile(r"^[ \t]*a user has asked the following question", re.IGNORECASE | re.MULTILINE)
+# Blank or comment lines, then "question:" at a line start: one line per repetition, so it cannot backtrack.
+YAML_QUESTION_FIRST = re.compile(r"^(?:[ \t]*(?:#[^\n]*)?\n)*question[ \t]*:")
 PREAMBLE = re.compile(r"^\s*(?:you are an ai scientist\b.*|-{3,}|={3,}|\*{3,}|#{1,6}\s*(?:question|bundle|item)\b.*)$",
                       re.IGNORECASE)
 DEFAULT_BUNDLE = "default_bundle.txt"
@@ -69,7 +73,7 @@ def parse_bundle_text(text: str, origin: str = "<text>") -> QuestionBundle:
     stripped = text.lstrip()
     if stripped.startswith("{"):
         return _parse_json(text, origin)
-    if re.match(r"^(?:#.*\n|\s*\n)*question\s*:", text):
+    if YAML_QUESTION_FIRST.match(text):
         return _parse_yaml(text, origin)
     return _parse_cnaps(text, origin)
 

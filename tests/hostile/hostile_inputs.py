@@ -61,6 +61,10 @@ HOSTILE_BUNDLES: dict[str, tuple[str, str]] = {
     "name_with_link": (".txt", cnaps_document("How do I deblur?", "### Recommended AI Models:\n"
                                               "Model: Fast-Net https://evil.example/weights.exe\n")),
     "nul_bytes": (".txt", "\0" * 10_000),
+    # Once a catastrophic backtrack: 26 blank lines took 6.6 s to tell YAML from CNAPS text, 27 twice that.
+    "blank_lines": (".txt", "\n" * 100_000 + "x"),
+    "blank_lines_with_spaces": (".txt", " \n" * 100_000),
+    "blank_prompt_field": (".json", '{"prompt": "' + "\\n" * 200_000 + 'x", "question": "q"}'),
     "only_bom_and_noise": (".txt", "\ufeff" + "\u202e\u200b" * 1000),
 }
 

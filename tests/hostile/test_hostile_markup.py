@@ -71,6 +71,16 @@ def test_escaped_text_renders_as_exactly_that_text(hostile):
             assert "<" not in rendered.replace("&lt;", "").replace("<code>", "").replace("</code>", "")
 
 
+@pytest.mark.parametrize("text", ["a." * 10_000, "a-" * 10_000, "a+" * 10_000, "x@" * 10_000])
+def test_escaping_a_long_value_takes_linear_time(hostile, text):
+    import time
+
+    with hostile.case():
+        started = time.perf_counter()
+        escape_markdown(text)
+        assert time.perf_counter() - started < 0.5  # the link pattern once took 5 s on 20 000 characters
+
+
 def test_answer_md_of_a_markup_bundle_has_no_markup_of_the_users(hostile, markup_answer):
     bundle, result = markup_answer
     with hostile.case():
