@@ -264,7 +264,8 @@ def check_example(example: Example, session: Session, show: bool = False) -> lis
         path = session.folder / example.file
         if not path.is_file():
             return [f"README line {example.line}: {example.file} was not written by the session's commands"]
-        problem = json_differs(parse_shown_json("\n".join(example.body)), json.loads(path.read_text(encoding="utf-8")))
+        real = json.loads(path.read_text(encoding="utf-8"))
+        problem = json_differs(parse_shown_json("\n".join(example.body)), real)
         return [f"README line {example.line}: {problem}"] if problem else []
     problems = []
     for step in example.steps():

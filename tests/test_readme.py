@@ -47,10 +47,10 @@ def test_shapes_allow_other_numbers_ids_and_widths_but_not_other_words() -> None
                "3 answered, 1 failed"]
     assert examples.lines_differ(shown, printed) is None
     assert examples.lines_differ(shown, [*printed[:-1], "3 answered, 1 exploded"]) is not None
-    assert examples.lines_differ(["id 988f1fa34041863e9fd8e8aca05f2f32"], ["id 55d89c7911d7174ff12a19ff533d72c7"]) is None
-    assert examples.lines_differ(['{"id":"55d89c7911d7174ff12a19ff533d72c7","answer":{"question":"I want to...'],
-                                 ['{"id":"988f1fa34041863e9fd8e8aca05f2f32","answer":{"question":"I want to up"}}']
-                                 ) is None
+    one, other = "988f1fa34041863e9fd8e8aca05f2f32", "55d89c7911d7174ff12a19ff533d72c7"
+    assert examples.lines_differ([f"id {one}"], [f"id {other}"]) is None
+    assert examples.lines_differ([f'{{"id":"{one}","answer":{{"question":"I want to...'],
+                                 [f'{{"id":"{other}","answer":{{"question":"I want to up"}}}}']) is None
     assert examples.lines_differ(["one line"], ["one line", "and another"]) is not None
 
 
