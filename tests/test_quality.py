@@ -92,3 +92,15 @@ def test_removing_noise_while_sharpening_counts_as_a_gain(sharp):
     noisy = np.clip(blurry + np.random.default_rng(5).normal(0, 0.01, blurry.shape), 0, 1).astype(np.float32)
     assert estimate_blur(noisy).blurred  # the noise does not make a blurred photo look sharp
     assert assess_restoration(noisy, sharp).accepted
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (5, 3), (1, 9)])
+def test_fast_filters_equal_scipy(shape):
+    from scipy.ndimage import maximum_filter, median_filter, minimum_filter
+
+    from tools.quality import local_extreme, median3x3
+
+    gray = np.random.default_rng(sum(shape)).random(shape, dtype=np.float32)
+    assert np.array_equal(median3x3(gray), median_filter(gray, 3, mode="reflect"))
+    assert np.array_equal(local_extreme(gray, 13, np.maximum), maximum_filter(gray, 13, mode="reflect"))
+    assert np.array_equal(local_extreme(gray, 13, np.minimum), minimum_filter(gray, 13, mode="reflect"))

@@ -102,11 +102,30 @@ def blur_effect(gray: np.ndarray) -> float:
     return max(scores) if scores else 1.0
 
 
+#: Devillard's 19 compare-exchanges that leave the median of 9 values in position 4 (opt_med9).
+_MEDIAN9 = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3), (5, 8), (4, 7), (3, 6),
+            (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2))
+
+
+def median3x3(gray: np.ndarray) -> np.ndarray:
+    """The 3x3 median of a 2-D image (edges mirrored, as scipy's ``mode="reflect"``), by a sorting network over
+    the nine shifted copies: the same values as ``scipy.ndimage.median_filter`` at a few times its speed."""
+    height, width = gray.shape
+    padded = np.pad(gray, 1, mode="symmetric")
+    values = [padded[row:row + height, column:column + width] for row in range(3) for column in range(3)]
+    for low, high in _MEDIAN9:
+        values[low], values[high] = np.minimum(values[low], values[high]), np.maximum(values[low], values[high])
+    return values[4]
+
+
 def denoised_luma(rgb: np.ndarray) -> np.ndarray:
     """The luma after a 3x3 median: pixel noise and JPEG speckle removed, edges kept where they are."""
-    from scipy.ndimage import median_filter
+    return median3x3(luma(rgb))
 
-    return median_filter(luma(rgb), size=3, mode="reflect")
+
+def _quantile(values: np.ndarray, share: float) -> float:
+    """A quantile estimated on every 3rd row and column (9x fewer values: a threshold, not a statistic)."""
+    return float(np.quantile(values[::3, ::3], share))
 
 
 def estimate_blur(rgb: np.ndarray) -> BlurEstimate:
@@ -118,17 +137,34 @@ def estimate_blur(rgb: np.ndarray) -> BlurEstimate:
     return BlurEstimate(score=round(score, 4), level=level, blurred=score >= BLURRED_FROM)
 
 
+def local_extreme(gray: np.ndarray, size: int, extreme) -> np.ndarray:
+    """The maximum (``np.maximum``) or minimum (``np.minimum``) over a ``size`` x ``size`` window, edges mirrored
+    as scipy's ``mode="reflect"``: windows doubled along each axis (van Herk-style), a handful of array passes."""
+    result = gray
+    for axis in (0, 1):
+        before = size // 2
+        widths = [(0, 0), (0, 0)]
+        widths[axis] = (before, size - 1 - before)
+        result, span = np.pad(result, widths, mode="symmetric"), 1
+        while span < size:
+            step = min(span, size - span)  # windows of span grow to span + step
+            length = result.shape[axis] - step
+            head, tail = [slice(None), slice(None)], [slice(None), slice(None)]
+            head[axis], tail[axis] = slice(0, length), slice(step, step + length)
+            result = extreme(result[tuple(head)], result[tuple(tail)])
+            span += step
+    return result
+
+
 def overshoot(before: np.ndarray, after: np.ndarray) -> float:
     """Mean excursion of ``after`` outside ``before``'s 13x13 local range, at strong edges, per unit of range.
 
     Deblurring steepens an edge between the two plateaus the blurred input already shows; a halo or ringing goes
     beyond them.
     """
-    from scipy.ndimage import maximum_filter, minimum_filter
-
-    high, low = maximum_filter(before, _EDGE_WINDOW), minimum_filter(before, _EDGE_WINDOW)
+    high, low = local_extreme(before, _EDGE_WINDOW, np.maximum), local_extreme(before, _EDGE_WINDOW, np.minimum)
     spread = high - low
-    edges = spread >= max(np.quantile(spread, 1.0 - _EDGE_SHARE), 0.02)
+    edges = spread >= max(_quantile(spread, 1.0 - _EDGE_SHARE), 0.02)
     if not edges.any():
         return 0.0
     excursion = np.maximum(after - high, 0.0) + np.maximum(low - after, 0.0)
@@ -140,9 +176,10 @@ def flat_noise(before: np.ndarray, after: np.ndarray) -> float:
     each with the energy of faint noise added (so a change below visible grain stays near 1)."""
     from scipy.ndimage import laplace, uniform_filter
 
-    activity = uniform_filter(np.abs(laplace(before)), 9)
-    flat = activity <= np.quantile(activity, _FLAT_SHARE)
-    energy_before = float(np.square(laplace(before)[flat]).mean(dtype=np.float64))
+    detail = laplace(before)
+    activity = uniform_filter(np.abs(detail), 9)
+    flat = activity <= _quantile(activity, _FLAT_SHARE)
+    energy_before = float(np.square(detail[flat]).mean(dtype=np.float64))
     energy_after = float(np.square(laplace(after)[flat]).mean(dtype=np.float64))
     return float(np.sqrt((energy_after + _GRAIN_FLOOR) / (energy_before + _GRAIN_FLOOR)))
 
