@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Modules whose code under test calls tempfile.mkdtemp / TemporaryDirectory (browser tests excluded: too slow here).
+#: Modules whose code under test calls tempfile.mkdtemp / TemporaryDirectory (their browser and slow tests are
+#: left out here: they take minutes, and the servers they start are the same code).
 MODULES = ("tests/test_web_store.py", "tests/test_web_answer.py", "tests/test_restoration_step.py",
-           "tests/test_report.py", "tests/test_langchain_tool.py")
+           "tests/test_report.py", "tests/test_langchain_tool.py", "tests/test_api.py", "tests/test_chat.py")
 
 
 def test_the_code_under_test_makes_its_temporary_folders_with_the_cnaps_prefix() -> None:
@@ -36,7 +37,7 @@ def test_the_test_modules_leave_no_cnaps_folder_in_the_temp_folder(tmp_path: Pat
     private_temp.mkdir()
     environment = {**os.environ, "TMPDIR": str(private_temp), "CNAPS_RANKER": "lexical"}
     done = subprocess.run([sys.executable, "-m", "pytest", *MODULES, "-q", "-p", "no:cacheprovider",
-                           "-m", "not browser", "--basetemp", str(tmp_path / "basetemp")],
+                           "-m", "not browser and not slow", "--basetemp", str(tmp_path / "basetemp")],
                           capture_output=True, text=True, env=environment, cwd=ROOT, timeout=1200)
     ran = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
     assert " passed" in ran, ran  # the modules really ran (failures are their own tests' business)
