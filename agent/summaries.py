@@ -16,7 +16,10 @@ MAX_SENTENCES = 3
 
 # A summary sentence that carries a link or speaks to the reader ("trust this link", "ignore the instructions") is
 # not a fact about the source: it is never quoted.
-_LINK = re.compile(r"https?://|\bwww\.|\]\(|\b[\w-]+\.(?:com|org|io|net|ai|dev|example|xyz|ru|cn)\b", re.IGNORECASE)
+# (?<![\w-]): a domain is looked for only where a word run starts; from every hyphen of "MIMO-UNet-MIMO-UNet-..." the
+# search was quadratic (20 s for a 19 000-character summary).
+_LINK = re.compile(r"https?://|\bwww\.|\]\(|(?<![\w-])[\w-]+\.(?:com|org|io|net|ai|dev|example|xyz|ru|cn)\b",
+                   re.IGNORECASE)
 _ADDRESSED = re.compile(r"\b(?:ignore|disregard|forget|trust this|click|download (?:it )?here|over the official|"
                         r"you must|you should|do not (?:use|mention|cite)|instead of the|previous instructions|"
                         r"system prompt|recommend (?:this|it) (?:instead|over))\b", re.IGNORECASE)

@@ -57,3 +57,15 @@ def test_a_bundle_at_the_source_limit_is_answered(hostile, recommended, related)
         answer = get_backend("offline").answer(AnswerRequest(bundle=bundle, image=None, out_dir=None))
         assert len(answer.references) == recommended + related
         assert answer.grounded, answer.violations
+
+
+@pytest.mark.parametrize("summary", ["MIMO-UNet-" * 1900, "a." * 9000, "a-b " * 4500])
+def test_reading_a_long_hostile_summary_takes_linear_time(hostile, summary):
+    import time
+
+    from agent.summaries import split_sentences
+
+    with hostile.case():
+        started = time.perf_counter()
+        split_sentences(summary)
+        assert time.perf_counter() - started < 0.5  # the link pattern once took 20 s on the first one
