@@ -11,6 +11,7 @@ import atexit
 import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -265,6 +266,9 @@ def launch_chat(host: str = "127.0.0.1", port: int = 7860, share: bool = False) 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     session = ChatSession(root)
     atexit.register(session.close)  # also when the process ends some other way than launch() returning
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        # `kill` stops the page as Ctrl+C does (unless the caller, like `cnaps chat`, already said how).
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     import gradio as gr
 
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
