@@ -40,11 +40,11 @@ KINDS = ("uniform", "shake", "object", "defocus", "sharp")
 class RealisticRecipe:
     """Shares and strength ranges of the realistic degradation (shares are normalised)."""
 
-    uniform_share: float = 0.20
-    shake_share: float = 0.42
-    object_share: float = 0.18
-    defocus_share: float = 0.12
-    sharp_share: float = 0.08
+    uniform_share: float = 0.30
+    shake_share: float = 0.36
+    object_share: float = 0.16
+    defocus_share: float = 0.11
+    sharp_share: float = 0.07
     #: longest displacement of any pixel during the exposure, pixels
     min_extent: float = 2.0
     max_extent: float = 22.0
