@@ -20,7 +20,8 @@ _GITHUB_REPO = re.compile(r"github\.com/([\w.-]+/[\w-]+(?:\.[\w-]+)*)", re.IGNOR
 _ARXIV = re.compile(r"(?<![\w.])(?:arxiv:\s*)?(\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(?:v\d+)?(?![\w.]*\w)", re.IGNORECASE)
 _DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+")
 _PATH = re.compile(r"(?:~|\.{1,2})?(?:[/\\][^\s/\\]+)+")
-_FILE_NAME = re.compile(r"[\w.-]+\.(?:png|jpe?g|tiff?|bmp|webp|gif|safetensors|pt|pth|pkl|json|md|txt|ya?ml)\b", re.IGNORECASE)
+# From the start of a run only, and bounded: "[\w.-]+" from every position of "a.a.a..." was quadratic (over 20 s).
+_FILE_NAME = re.compile(r"(?<![\w.-])[\w.-]{1,255}\.(?:png|jpe?g|tiff?|bmp|webp|gif|safetensors|pt|pth|pkl|json|md|txt|ya?ml)\b", re.IGNORECASE)
 # Cheap searches that say whether the costly patterns above can match at all; most answer texts hold none.
 _TRIGGERS = {
     _BARE_LINK: re.compile(r"\.(?:com|org|io|net|ai|dev|edu|gov|co|me|info|app)\b", re.IGNORECASE),

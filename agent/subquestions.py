@@ -19,7 +19,8 @@ from knowledge.catalog import SourceProfile
 MAX_SUB_QUESTIONS = 6
 _SENTENCE_END = re.compile(r"(?<=[?？!！。])\s*|(?<=[^\d\s][.])\s+")
 # "..., and which one should I use?": a second question joined to the first.
-_JOINED = re.compile(r"(?:,\s*|\s+)(?:and|or|y|o|et|ou|und|oder|e)\s+(?=(?:how|which|what|why|will|would|can|could|"
+# Bounded spaces and names (\s{1,20}, {0,60}): unbounded runs were quadratic on long hostile questions (1-2 s).
+_JOINED = re.compile(r"(?:,\s{0,20}|\s{1,20})(?:and|or|y|o|et|ou|und|oder|e)\s+(?=(?:how|which|what|why|will|would|can|could|"
                      r"does|do|is|should|in what|by how|c[oó]mo|cu[aá]l|cu[aá]nt[oa]s?|qu[eé]|por qu[eé]|comment|quel|"
                      r"combien|pourquoi|faut-il|est-ce|peut-on|wie|welche|warum|was|um wie|muss|soll|kann|qual|quanto|"
                      r"por que|debo|devo|se puede|pode)\b)", re.IGNORECASE)
@@ -244,9 +245,9 @@ def _how_much(part: str, context: SubQuestionContext) -> SubAnswer:
 
 
 # "X than Y", "X vs Y", "X als Y", "X比Y": the two things a difference question compares.
-_COMPARED = re.compile(r"([A-Za-z][\w+.-]*[\w+])\s*(?:than|vs\.?|versus|compared (?:to|with)|over|als|que|que el|"
+_COMPARED = re.compile(r"([A-Za-z][\w+.-]{0,60}[\w+])\s*(?:than|vs\.?|versus|compared (?:to|with)|over|als|que|que el|"
                        r"que la|par rapport à|do que|比|和|与|より|と)\s*(?:the\s+|el\s+|la\s+|le\s+|o\s+)?"
-                       r"([A-Za-z][\w+.-]*[\w+])", re.IGNORECASE)
+                       r"([A-Za-z][\w+.-]{0,60}[\w+])", re.IGNORECASE)
 
 
 def _compared_names(part: str) -> list[str]:

@@ -69,3 +69,41 @@ def test_reading_a_long_hostile_summary_takes_linear_time(hostile, summary):
         started = time.perf_counter()
         split_sentences(summary)
         assert time.perf_counter() - started < 0.5  # the link pattern once took 20 s on the first one
+
+
+@pytest.mark.parametrize("text", ["a." * 10_000 + "png", "a-" * 10_000 + ".jpg", "Ab-" * 6_000 + " x.json"])
+def test_the_verifier_reads_a_long_hostile_text_in_linear_time(hostile, text):
+    import time
+
+    from agent.grounding import find_violations_in_text
+    from knowledge.parser import default_bundle
+
+    with hostile.case():
+        started = time.perf_counter()
+        find_violations_in_text(text, default_bundle())
+        assert time.perf_counter() - started < 0.5  # the file-name pattern once took over 20 s on the first
+
+
+@pytest.mark.parametrize("question", [" " * 3990 + "x?", "a" * 3990 + " than b?", "a-" * 1995 + " or how?"])
+def test_splitting_a_long_hostile_question_takes_linear_time(hostile, question):
+    import time
+
+    from agent.subquestions import split_question
+
+    with hostile.case():
+        started = time.perf_counter()
+        split_question(question)
+        assert time.perf_counter() - started < 0.5
+
+
+def test_naming_the_task_of_a_long_hostile_summary_takes_linear_time(hostile):
+    import time
+
+    from knowledge.bundle import Source
+    from knowledge.catalog import title_tasks
+
+    source = Source(id="S1", role="recommended", name="X", summary="a-" * 9_999)
+    with hostile.case():
+        started = time.perf_counter()
+        title_tasks(source)
+        assert time.perf_counter() - started < 0.5  # the task-phrase pattern once took 4.7 s
