@@ -142,8 +142,11 @@ def print_summary(results: list[BatchResult]) -> None:
     styles = {"answered": "green", "skipped": "yellow", "failed": "red"}
     for result in results:
         grounded = "" if result.grounded is None else ("yes" if result.grounded else "NO")
+        # The bundle column already shows the path: an error that repeats it names the file only, so narrow
+        # terminals fold less (the --json summary keeps the message whole).
+        detail = result.detail.replace(str(result.source), result.source.name)
         table.add_row(str(result.source), f"[{styles[result.status]}]{result.status}[/]", grounded,
-                      _folder_label(result), result.detail)
+                      _folder_label(result), detail)
     console = table_console()
     console.print(table)
     counts = {status: sum(result.status == status for result in results) for status in styles}
