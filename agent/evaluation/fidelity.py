@@ -13,7 +13,7 @@ from knowledge.bundle import QuestionBundle
 #: Quoted passages shorter than this are words, not passages (a quoted "blurry" from the question, a term).
 MIN_QUOTE_CHARS = 12
 _QUOTE = re.compile(r"“([^”]+)”|\"([^\"\n]+)\"")
-_ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*")
+_ELLIPSIS = re.compile(r"(?<!\s)\s*(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*")  # from a run's start only: linear
 _DB = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3})?)\s?db\b")
 
 
