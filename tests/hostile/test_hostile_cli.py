@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real processes and servers: make test runs it, make test-fast does not
+
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 BLURRY = FIXTURES / "web_blurry_kodim23_128x96.png"
 TINY = FIXTURES / "tiny_mimo_unet.safetensors"

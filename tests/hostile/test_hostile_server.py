@@ -15,6 +15,8 @@ import httpx
 import pytest
 from hostile_inputs import HOSTILE_BUNDLES
 
+pytestmark = pytest.mark.slow  # real processes and servers: make test runs it, make test-fast does not
+
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 BLURRY = FIXTURES / "web_blurry_kodim23_128x96.png"
 BODY_TIMEOUT = 2.0

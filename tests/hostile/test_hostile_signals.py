@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real processes and servers: make test runs it, make test-fast does not
+
 PARENT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
