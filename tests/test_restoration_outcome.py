@@ -126,3 +126,16 @@ def test_cli_ask_says_a_sharp_photo_was_not_deblurred(tmp_path):
     answer = json.loads((tmp_path / "answer.json").read_text())
     assert answer["restoration"]["applied"] is False and answer["restoration"]["verdict"] == "not_blurred"
     assert "so it was not deblurred" in done.stdout
+
+
+def test_eval_restore_scores_what_is_handed_back_unless_asked_for_the_network(tmp_path):
+    import shutil
+
+    blurry, sharp = tmp_path / "blurry", tmp_path / "sharp"
+    for folder in (blurry, sharp):  # a sharp photo as its own "blurry" input: nothing to restore
+        folder.mkdir()
+        shutil.copy(SHARP_CROP, folder / "photo.png")
+    handed_back = json.loads(_cnaps("eval-restore", str(blurry), str(sharp), "--json").stdout)["images"][0]
+    assert handed_back["applied"] is False and handed_back["ssim_output"] == 1.0
+    network = json.loads(_cnaps("eval-restore", str(blurry), str(sharp), "--json", "--keep-output").stdout)
+    assert network["images"][0]["applied"] is True and network["images"][0]["ssim_output"] < 1.0

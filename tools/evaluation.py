@@ -21,6 +21,7 @@ class PairScore:
     ssim_input: float
     ssim_output: float
     seconds: float
+    applied: bool = True
 
 
 @dataclass
@@ -36,19 +37,23 @@ class EvaluationReport:
 
 
 def evaluate_pairs(pairs: list[tuple[Path, Path]], out_dir: Path, preset: str | None = None,
-                   tile: int | None = None, device: str | None = None, bf16: bool | None = None) -> EvaluationReport:
+                   tile: int | None = None, device: str | None = None, bf16: bool | None = None,
+                   keep_output: bool = False) -> EvaluationReport:
     """Restore each blurry image of ``pairs`` (blurry, sharp) into ``out_dir`` and score both against sharp.
 
-    ``device`` and ``bf16`` are as for ``tools.restore.get_restorer``.
+    The output scored is what the tool hands back: the input itself where the acceptance check did not apply
+    the network's output, unless ``keep_output`` (then the network itself is measured). ``device`` and ``bf16``
+    are as for ``tools.restore.get_restorer``.
     """
     if not pairs:
         raise RestorationError("no blurry/sharp pairs to evaluate")
     report = EvaluationReport(preset="")
     for blurry, sharp in pairs:
-        result = restore_file(blurry, out_dir, preset=preset, tile=tile, reference=sharp, device=device, bf16=bf16)
+        result = restore_file(blurry, out_dir, preset=preset, tile=tile, reference=sharp, device=device, bf16=bf16,
+                              keep_output=keep_output)
         blurry_rgb, sharp_rgb = read_image(blurry).rgb, read_image(sharp).rgb
         report.preset = result.preset
         report.rows.append(PairScore(name=blurry.name, psnr_input=psnr(sharp_rgb, blurry_rgb),
                                      psnr_output=result.psnr, ssim_input=ssim(sharp_rgb, blurry_rgb),
-                                     ssim_output=result.ssim, seconds=result.seconds))
+                                     ssim_output=result.ssim, seconds=result.seconds, applied=result.applied))
     return report

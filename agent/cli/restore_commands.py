@@ -197,6 +197,9 @@ def eval_restore(
     device: Device = DEVICE,
     bf16: bool = BF16,
     out: Path | None = typer.Option(None, "--out", help="Keep the restored images here (default: discarded)."),
+    keep_output: bool = typer.Option(False, "--keep-output", help="Score the network's output even where the "
+                                                                  "checks would hand back the input (default: "
+                                                                  "score what cnaps restore hands back)."),
     as_json: bool = JSON,
 ) -> None:
     """PSNR and SSIM of blurry and restored images against their sharp originals, per image and on average."""
@@ -214,7 +217,7 @@ def eval_restore(
     resolve_device(device.value)
     with tempfile.TemporaryDirectory(prefix="cnaps-eval-") as scratch:
         report = evaluate_pairs(pairs, out or Path(scratch), preset=weights, tile=tile, device=device.value,
-                                bf16=bf16_choice(bf16))
+                                bf16=bf16_choice(bf16), keep_output=keep_output)
     if as_json:
         print_json(evaluation_summary(report))
     else:
@@ -225,8 +228,8 @@ def evaluation_summary(report) -> dict:
     """The ``--json`` summary of eval-restore: the preset, one record per image, and the means."""
     fields = ("psnr_input", "psnr_output", "ssim_input", "ssim_output", "seconds")
     return {"preset": report.preset,
-            "images": [{"name": row.name, **{field: round(getattr(row, field), 4) for field in fields}}
-                       for row in report.rows],
+            "images": [{"name": row.name, **{field: round(getattr(row, field), 4) for field in fields},
+                        "applied": row.applied} for row in report.rows],
             "mean": {field: round(report.mean(field), 4) for field in fields}}
 
 
@@ -236,12 +239,13 @@ def _print_evaluation(report) -> None:
     from agent.cli.console import table_console
 
     table = Table(title=f"restoration quality ({report.preset})")
-    for column in ("image", "PSNR in -> out (dB)", "SSIM in -> out", "seconds"):
+    for column in ("image", "PSNR in -> out (dB)", "SSIM in -> out", "seconds", "applied"):
         table.add_column(column, overflow="fold")
     for row in report.rows:
         table.add_row(row.name, f"{row.psnr_input:.2f} -> {row.psnr_output:.2f}",
-                      f"{row.ssim_input:.4f} -> {row.ssim_output:.4f}", f"{row.seconds:.1f}")
+                      f"{row.ssim_input:.4f} -> {row.ssim_output:.4f}", f"{row.seconds:.1f}",
+                      "yes" if row.applied else "no: input returned")
     table.add_row("[bold]mean", f"{report.mean('psnr_input'):.2f} -> {report.mean('psnr_output'):.2f}",
                   f"{report.mean('ssim_input'):.4f} -> {report.mean('ssim_output'):.4f}",
-                  f"{report.mean('seconds'):.1f}")
+                  f"{report.mean('seconds'):.1f}", f"{sum(row.applied for row in report.rows)} of {len(report.rows)}")
     table_console().print(table)
