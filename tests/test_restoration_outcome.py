@@ -139,3 +139,19 @@ def test_eval_restore_scores_what_is_handed_back_unless_asked_for_the_network(tm
     assert handed_back["applied"] is False and handed_back["ssim_output"] == 1.0
     network = json.loads(_cnaps("eval-restore", str(blurry), str(sharp), "--json", "--keep-output").stdout)
     assert network["images"][0]["applied"] is True and network["images"][0]["ssim_output"] < 1.0
+
+
+def test_the_api_answer_json_carries_the_outcome(answers):
+    restoration = json.loads(answers["not_improved"].model_dump_json())["restoration"]  # the body of /v1/answers
+    assert (restoration["applied"], restoration["verdict"]) == (False, "not_improved")
+    assert restoration["blur_before"] == 0.48 and restoration["blur_after"] == 0.47 and restoration["verdict_reason"]
+
+
+def test_the_langchain_tool_reports_the_outcome_to_the_model(tmp_path):
+    from agent.llm.tools import _restoration_from_result
+    from tools.langchain_tool import make_restore_tool
+
+    result = make_restore_tool(tmp_path).invoke({"image_path": str(SHARP_CROP)})
+    assert (result["applied"], result["verdict"]) == (False, "not_blurred")
+    restoration = _restoration_from_result(json.dumps(result), {"image_path": str(SHARP_CROP)})
+    assert restoration is not None and not restoration.applied and restoration.verdict == "not_blurred"
