@@ -25,15 +25,39 @@ TASK_MARGIN = 0.06
 MAX_CLAUSES = 12
 # When cue phrases already name tasks, a task found by meaning alone must beat the ranker's task floor by this much.
 STRONG_EXTRA = 0.15
-# A question that points at the supplied models without naming a task ("this model", "the workflow", "it").
+# A question that points at the supplied models without naming a task ("this model", "any of these", "it"): it is
+# about them, never off-topic.
 _REFERS_TO_MODEL = re.compile(
     r"\b(?:this|that|the|these|those|your|recommended|supplied)\s+(?:recommended\s+|supplied\s+)?(?:models?|networks?|"
-    r"methods?|tools?|workflow|pipeline|code|weights|papers?|approach)\b|\b(?:does|do|can|could|will|would|is)\s+it\b|"
-    r"\bit\s+(?:take|run|work|need|require)s?\b|"
+    r"methods?|tools?|workflow|pipeline|code|weights|papers?|approach|things?|ones?|ais?)\b|"
+    r"\b(?:any|one|some|either|none|which|each)\s+of\s+(?:these|those|them|the\s+(?:models?|tools?))\b|"
+    r"\b(?:can|could|will|would)\s+(?:these|this)\b|"
     r"\b(?:use|run|apply|try|train|retrain|fine-tune|install|deploy|download)\s+(?:this|it|them|these)\b|"
-    r"\b(?:este|ese|el|la|ce|cet|cette|le|dieses|das|der|diese|esse|o|a)\s+(?:modelo|mod[eè]le|modell|m[ée]todo|"
-    r"m[ée]thode|methode|red|r[ée]seau|netz(?:werk)?|rede|flujo|workflow)\b|这个模型|该模型|此模型|このモデル|この手法",
+    # "o"/"a" are left out: "a red wine stain" is English.
+    r"\b(?:este|ese|esta|el|la|ce|cet|cette|le|dieses|diesem|diesen|das|der|diese|esse|essa|desse|deste)\s+"
+    r"(?:modelo|mod[eè]le|modell|m[ée]todo|m[ée]thode|methode|red|r[ée]seau|netz(?:werk)?|rede|flujo|workflow|"
+    r"herramienta|outil|werkzeug|ferramenta)s?\b|\b(?:alguno|alguna|uno|una|cu[aá]l)\s+de\s+(?:estos|estas|ellos|"
+    r"ellas)\b|\b(?:l'un|un|une|aucun|lequel)\s+(?:de\s+ces|d'eux|d'entre\s+eux)\b|\b(?:eins?|einer|eines|welches)\s+"
+    r"(?:davon|von\s+diesen|dieser)\b|\b(?:algum|alguma|um|uma|qual)\s+(?:desses|dessas|deles|destes)\b|"
+    r"(?:这个|这些|那个|该|此|哪个)(?:模型|方法|工具)|(?:この|これらの|その|どの)(?:モデル|手法|ツール)",
     re.IGNORECASE)
+# "Does it ...?", "how long does it take": "it" is the supplied model only when nothing else in the question is read
+# ("is it legal?" is not about a model).
+_PRONOUN_IT = re.compile(r"\b(?:does|do|can|could|will|would|is)\s+it\b|\bit\s+(?:take|run|work|need|require)s?\b",
+                         re.IGNORECASE)
+# Words that say the question is about a picture, in the supported languages: with one of them, an image word
+# ("noise", "dark") is meant of the picture, and a question no cue reads is still not off-topic.
+_IMAGE_WORDS = re.compile(
+    r"\b(?:photos?|photograph\w*|pics?|pix|pictures?|images?|selfies?|screenshots?|screen\s?caps?|snapshots?|shots?|"
+    r"frames?|scans?|scanned|jpe?gs?|pngs?|camera|webcam|portraits?|foto\w*|bild\w*|aufnahme\w*|im[aá]gen(?:es)?|"
+    r"imagens?|clich[ée]s?|retratos?|porträt\w*)\b|照片|图片|相片|图像|圖片|相機|相机|写真|画像|スクショ|カメラ",
+    re.IGNORECASE)
+# An everyday question must beat every image task by this much, by meaning, to be read as one.
+EVERYDAY_MARGIN = 0.08
+# ... and score at least the ranker's task floor less this; when a cue phrase reads an image task in it ("bruit",
+# "stain", "sharpen"), at least the task floor plus CUED_EVERYDAY_EXTRA ("freistellen ... Hintergrund" stays matting).
+EVERYDAY_BELOW_FLOOR = 0.1
+CUED_EVERYDAY_EXTRA = 0.1
 _CLAUSE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
 
 
@@ -90,6 +114,12 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
     """
     asked = asked_tasks(question, matches, ranker)
     other = [item for item in asked if item.task.scope == "other" and item.score >= 1.0]
+    pointing = bool(_REFERS_TO_MODEL.search(question))
+    pictured = bool(_IMAGE_WORDS.search(question))
+    if not other and not pointing and not pictured:
+        # "Mes voisins font trop de bruit": a word shared with a source is not enough when the sentence is about
+        # something else (people, law, sound, cooking) and names no picture.
+        other = _outside_imaging(question, ranker, cued=bool(asked))
     if other:
         # "A poem about a blurry sunset" asks for a poem: the image words are its topic, not a task.
         asked = other
@@ -105,9 +135,11 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
         silent = profile.source.role == "recommended" and not profile.tasks and not other
         if serves or named or silent or (close and (unknown_task or not asked)):
             relevant.append(profile)
-    if not asked and not relevant and _REFERS_TO_MODEL.search(question):
-        # "How does this model work?" asks about the recommended models themselves, whatever their task.
-        relevant = [profile for profile in profiles if profile.source.role == "recommended"]
+    if not relevant and not other and (pointing or (not asked and (pictured or _PRONOUN_IT.search(question)))):
+        # "How does this model work?", "can any of these fix that": a question pointing at the supplied models is
+        # about them, whatever their task; so is a question about a picture that no cue or task example reads
+        # ("pics r basically pitch black"). Off-topic needs positive evidence, and neither gives it.
+        relevant = _fallback(profiles, source_scores)
     relevant.sort(key=lambda p: (p.source.role != "recommended", -_strength(p, asked), profiles.index(p)))
     primary = relevant[0] if relevant else None
     if primary is not None:
@@ -118,6 +150,36 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
     else:
         task = None
     return Understanding(detect_language(question), asked, relevant, primary, task)
+
+
+def _fallback(profiles: list[SourceProfile], source_scores: dict[str, float]) -> list[SourceProfile]:
+    """The sources a question bears on when it points at them without saying what it wants: the recommended models
+    (they were recommended for it), else the source closest to it."""
+    recommended = [profile for profile in profiles if profile.source.role == "recommended"]
+    if recommended:
+        return recommended
+    return sorted(profiles, key=lambda p: -source_scores.get(p.id, 0.0))[:1]
+
+
+def _outside_imaging(question: str, ranker: Ranker, cued: bool) -> list[AskedTask]:
+    """The outside-imaging task (scope other) the question asks for by meaning, as a one-item list, when it beats
+    every image task by EVERYDAY_MARGIN and clears its floor (higher when ``cued``: an image task was read in it);
+    else an empty list."""
+    known = tasks()
+    examples = [(task_id, example) for task_id, task in known.items() for example in task.examples]
+    text = " ".join(question.split()[:120])
+    if not examples or not text:
+        return []
+    best: dict[str, float] = {}
+    for (task_id, _), score in zip(examples, ranker.scores(text, [example for _, example in examples])):
+        best[task_id] = max(best.get(task_id, -1.0), score)
+    image = max((score for task_id, score in best.items() if known[task_id].scope == "image"), default=-1.0)
+    task_id, score = max(((task_id, score) for task_id, score in best.items() if known[task_id].scope == "other"),
+                         key=lambda item: item[1], default=(None, -1.0))
+    floor = ranker.task_floor + CUED_EVERYDAY_EXTRA if cued else ranker.task_floor - EVERYDAY_BELOW_FLOOR
+    if task_id is None or score < image + EVERYDAY_MARGIN or score < floor:
+        return []
+    return [AskedTask(known[task_id], score, text)]
 
 
 def asked_tasks(question: str, matches: list[AspectMatch], ranker: Ranker) -> list[AskedTask]:
@@ -131,7 +193,8 @@ def asked_tasks(question: str, matches: list[AspectMatch], ranker: Ranker) -> li
                 found[task_id] = AskedTask(known[task_id], 1.0, match.phrases[0])
     floor = ranker.task_floor + (STRONG_EXTRA if found else 0.0)
     for task_id, score, clause in _tasks_by_meaning(question, ranker):
-        if score >= floor and task_id not in found:
+        # A task with no cues (everyday questions) is read only by _outside_imaging, for a question naming no picture.
+        if score >= floor and task_id not in found and known[task_id].cues:
             found[task_id] = AskedTask(known[task_id], score, clause)
     return sorted(found.values(), key=lambda item: -item.score)
 
@@ -159,8 +222,12 @@ def _tasks_by_meaning(question: str, ranker: Ranker) -> list[tuple[str, float, s
 def _names(question: str, profile: SourceProfile) -> bool:
     """Whether the question names the source (its prose name or its supplied name)."""
     lowered = question.lower()
-    names = {profile.name.lower(), profile.source.name.lower()}
-    return any(len(name) >= 4 and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lowered) for name in names)
+    names = {profile.name, profile.source.name}
+    if any(len(name) >= 4 and re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", lowered) for name in names):
+        return True
+    # A short acronym ("SAM") names it only when written as the bundle writes it: "sam" is also a word.
+    return any(len(name) == 3 and sum(char.isupper() for char in name) >= 2
+               and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", question) for name in names)
 
 
 def _strength(profile: SourceProfile, asked: list[AskedTask]) -> float:
