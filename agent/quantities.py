@@ -16,6 +16,7 @@ _UNITS = {
     "s": r"s|sec|seconds?",
     "fps": r"fps|frames per second",
     "M parameters": r"M(?:\s*param(?:eter)?s)?|million param(?:eter)?s",
+    "K parameters": r"K\s*param(?:eter)?s|thousand param(?:eter)?s",
     "GFLOPs": r"G(?:FLOP|MAC)s?",
     "count": r"(?:billion|million|thousand)\s+[a-z]+",
 }
@@ -31,10 +32,16 @@ _ASKED_UNITS = (
     ("x", re.compile(r"\btimes\b|\bfold\b|\bveces\b|\bfois\b|\bmal\b|倍|bigger|larger|multipl|factor|scale|"
                      r"m[aá]s grande|plus grand|gr[öo](?:ß|ss)er|maior|放大|拡大", re.IGNORECASE)),
     ("s", re.compile(r"how long|\bseconds?\b|\btime\b|tarda|tiempo|combien de temps|dur[ée]e|wie lange|dauert|"
-                     r"quanto tempo|demora|多久|多长时间|時間|どのくらいかか", re.IGNORECASE)),
+                     r"quanto tempo|demora|多久|多长时间|時間|どのくらいかか|"
+                     # speed is answered by a time per image or by frames per second
+                     r"how (?:fast|quick)|\bspeed|vitesse|schnell|r[aá]pid[oa]|velocidad|velocidade|速い|速度|多快|快吗",
+                     re.IGNORECASE)),
     ("ms", re.compile(r"\bms\b|millisecond", re.IGNORECASE)),
     ("fps", re.compile(r"\bfps\b|frames per second", re.IGNORECASE)),
     ("M parameters", re.compile(r"param", re.IGNORECASE)),
+    # "how large a hole", "quelle taille": a share of the image or a factor
+    ("size", re.compile(r"how (?:large|big)|\bsize\b|taille|tama[ñn]o|tamanho|gr[öo](?:ß|ss)e|大き|尺寸|多大",
+                        re.IGNORECASE)),
 )
 
 
@@ -55,13 +62,23 @@ def find_quantities(summary: str, unit: str | None = None) -> list[Quantity]:
     found = []
     for sentence in split_sentences(summary):
         for quantity in sentence_quantities(sentence):
-            if unit is None or quantity.unit == unit or (unit == "s" and quantity.unit in TIME_UNITS):
+            if answers_unit(quantity.unit, unit):
                 found.append(quantity)
     return found
 
 
-#: Units that answer "how long does it take".
+#: Units that answer "how long does it take" and "how fast is it".
 TIME_UNITS = ("s", "ms", "fps")
+#: Units that answer "how many parameters".
+PARAMETER_UNITS = ("M parameters", "K parameters")
+#: Units that answer "how large".
+SIZE_UNITS = ("%", "x")
+
+
+def answers_unit(written: str, asked: str | None) -> bool:
+    """Whether a figure in unit ``written`` answers a question asking for ``asked`` (None: any figure)."""
+    families = {"s": TIME_UNITS, "M parameters": PARAMETER_UNITS, "size": SIZE_UNITS}
+    return asked is None or written == asked or written in families.get(asked, ())
 
 
 def sentence_quantities(sentence: str) -> list[Quantity]:

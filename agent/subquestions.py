@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from agent.answer import SubAnswer
 from agent.coverage import find_aspects
 from agent.prompting import render_sentence
-from agent.quantities import Quantity, find_quantities, sentence_quantities, unit_asked
+from agent.quantities import Quantity, answers_unit, find_quantities, sentence_quantities, unit_asked
 from agent.ranking import Ranker, content_words, overlap
 from agent.summaries import describing_sentences, split_sentences
 from agent.understanding import Understanding
@@ -34,7 +34,10 @@ _ASKING_START = re.compile(r"^\s*(?:(?:also|and|so|ok|okay|but|plus|then|et|y|un
                            r"explain|tell me|describe|help|c[oó]mo|qu[eé]|cu[aá]l|comment|quel|pourquoi|wie|was|welche|"
                            r"warum|como|qual|o que)\b", re.IGNORECASE)
 _KINDS = (
-    ("how_much", r"\bhow (?:much|many|big|fast|long)\b|\bby how\b|cu[aá]nt[oa]s?|combien|wie (?:viele?|stark|gro(?:ß|ss)|"
+    ("how_much", r"\bhow (?:much|many|big|large|fast|long|quick(?:ly)?)\b|\bby how\b|\bwhat size\b|quelle taille|"
+                 r"qu[eé] tan (?:r[aá]pido|grande)|qu[eé] tama[ñn]o|que tamanho|qu[ãa]o (?:r[aá]pido|grande)|"
+                 r"\b(?:à )?quelle vitesse|wie gro(?:ß|ss)|多大|多快|どのくらいの大きさ|どれくらい速|"
+                 r"cu[aá]nt[oa]s?|combien|wie (?:viele?|stark|gro(?:ß|ss)|"
                  r"schnell|lange)|\bquant[oa]s?\b|多少|几|多久|どのくらい|どれくらい|どれだけ|何倍|何秒|\bdB\b|percent|%"),
     ("order", r"\b(?:what|which) order\b|\bin order\b.*\b(?:run|apply|use)|\bfirst\b.*\bor\b|before or after|\borden\b|"
               r"\bordre\b|reihenfolge|\bordem\b|顺序|先后|順番|順序|先.{0,8}还是|还是先|どちらを先|先に|d'abord|"
@@ -103,6 +106,9 @@ def _answer(part: str, kind: str, context: SubQuestionContext) -> SubAnswer:
     understanding = context.understanding
     if understanding.off_topic:
         return _declined(part, kind, "off_topic", [])
+    unserved = _unserved_effect(part, kind, context)
+    if unserved is not None:
+        return unserved
     if kind == "how_much":
         return _how_much(part, context)
     if kind == "which":
@@ -194,6 +200,21 @@ def _will(part: str, context: SubQuestionContext) -> SubAnswer:
     return _declined(part, "will", "will", [primary.id], profile=primary)
 
 
+def _unserved_effect(part: str, kind: str, context: SubQuestionContext) -> SubAnswer | None:
+    """A part asking for an effect ("does it also fix blurry faces?", "¿y quita las rayas de lluvia?") that no source
+    bearing on the question serves, declined; None otherwise. A loosely related sentence does not answer it."""
+    if kind not in ("other", "what", "how", "why"):
+        return None  # will-questions weigh this themselves; numbers, order and which are about something else
+    wanted = _wanted_tasks(part, context)
+    understanding = context.understanding
+    if wanted is None or (understanding.task is not None and understanding.task.id in wanted[0]):
+        return None
+    if any(task.id in wanted[0] for profile in understanding.relevant for task in profile.tasks):
+        return None
+    primary = understanding.primary
+    return _declined(part, kind, "will_action", [primary.id], profile=primary, action=wanted[1])
+
+
 def _wanted_tasks(part: str, context: SubQuestionContext) -> tuple[set[str], str] | None:
     """The task ids an effect asked about would need, and the effect in words: from the part's cue phrases, else
     from its meaning (another language), else None."""
@@ -233,6 +254,8 @@ def _how_much(part: str, context: SubQuestionContext) -> SubAnswer:
                          second_figure=figures[1][0] if figures[1] else None,
                          second_id=figures[1][1] if figures[1] else "")
     named = [profile for profile in context.profiles if _named_in(part, profile)]
+    # A named model's figures are often in its own paper's summary ("SAM" and "Segment Anything").
+    named += [paper for profile in named for paper in _twin_papers(profile, context) if paper not in named]
     pool = named or understanding.relevant
     quoted = [_Sentence(quantity.sentence, profile.id) for profile in pool
               for quantity in find_quantities(profile.source.summary or "", unit)]
@@ -276,7 +299,7 @@ def _figure_for(name: str, part: str, context: SubQuestionContext, unit: str | N
             if start is None:
                 continue
             after = [quantity for quantity in sentence_quantities(sentence)
-                     if quantity.position >= start and (unit is None or quantity.unit == unit)]
+                     if quantity.position >= start and answers_unit(quantity.unit, unit)]
             if after:
                 candidates.append((not subject, -overlap(asked, content_words(sentence)),
                                    after[0].position - start, after[0], profile.id))
