@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "tiny_mimo_unet.safetensors"
@@ -22,18 +22,23 @@ pytestmark = pytest.mark.slow
 
 def _command(inputs: Path, out: Path) -> list[str]:
     return [sys.executable, "-c", "from agent.cli import main; main()", "restore", str(inputs), "--out", str(out),
-            "--weights", str(TINY), "--device", "cpu", "--tile", "64"]
+            "--weights", str(TINY), "--device", "cpu", "--tile", "64", "--keep-output"]
 
 
 def _make_inputs(folder: Path) -> None:
-    """Ten different 192x160 crops of the fixture photographs, tiled by 64 so each takes a little while."""
+    """Ten different blurred 192x160 crops of the fixture photographs, tiled by 64 so each takes a while.
+
+    ``--keep-output`` hands back the network's output whatever the acceptance check says, so the files compared
+    are what the network computed, not copies of the inputs.
+    """
     folder.mkdir()
     sources = sorted((FIXTURES / "sharp").glob("*.png"))
     for index in range(COUNT):
         with Image.open(sources[index % len(sources)]) as image:
             big = image.convert("RGB").resize((384, 320))
             left, top = (index * 17) % 192, (index * 29) % 160
-            big.crop((left, top, left + 192, top + 160)).save(folder / f"photo{index:02d}.png")
+            crop = big.crop((left, top, left + 192, top + 160))
+            crop.filter(ImageFilter.GaussianBlur(1.5)).save(folder / f"photo{index:02d}.png")
 
 
 def _done_lines(manifest: Path) -> int:
@@ -72,5 +77,6 @@ def test_a_killed_restore_leaves_only_whole_files_and_a_rerun_completes_the_same
     restored = {path.name: path.read_bytes() for path in killed.iterdir() if path.suffix == ".png"}
     assert restored == {path.name: path.read_bytes() for path in reference.iterdir() if path.suffix == ".png"}
     assert len(restored) == COUNT
+    assert all(restored[name] != before[name] for name in restored)  # the network's output, not the input
     assert not [path.name for path in killed.iterdir() if path.name.endswith(".tmp")]
     assert {path.name: path.read_bytes() for path in inputs.iterdir()} == before  # inputs untouched

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -18,8 +19,8 @@ from tools.metrics import psnr, sharpness, ssim
 
 
 @dataclass
-class RestorationResult:
-    """What one restoration did: files, preset, wall time, and quality numbers (PSNR/SSIM need a reference).
+class RestorationMeasures:
+    """What one restoration measured: preset, wall time, and quality numbers (PSNR/SSIM need a reference).
 
     ``applied`` says whether the output file holds the network's result; when the input did not look blurred
     (``verdict`` "not_blurred") or the result was not clearly better ("not_improved"), the output file is a
@@ -28,8 +29,6 @@ class RestorationResult:
     back.
     """
 
-    input_path: Path
-    output_path: Path
     preset: str
     seconds: float
     sharpness_before: float
@@ -37,12 +36,24 @@ class RestorationResult:
     psnr: float | None = None
     ssim: float | None = None
     notes: list[str] = field(default_factory=list)
-    compare_path: Path | None = None
     applied: bool = True
     verdict: str = "improved"
     verdict_reason: str = ""
     blur_before: float | None = None
     blur_after: float | None = None
+
+    def measures(self) -> dict:
+        """These fields alone (a copy), to build another kind of result from them."""
+        return {item.name: copy.copy(getattr(self, item.name)) for item in fields(RestorationMeasures)}
+
+
+@dataclass(kw_only=True)
+class RestorationResult(RestorationMeasures):
+    """What one restoration did: the files it wrote, and its measures."""
+
+    input_path: Path
+    output_path: Path
+    compare_path: Path | None = None
 
 
 #: The --device choices: auto is cuda when torch sees a GPU, else cpu.
@@ -103,24 +114,12 @@ def restore_array(rgb: np.ndarray, preset: str | None = None, tile: int | None =
     return restorer.restore(image, plan, progress)[0].permute(1, 2, 0).numpy()
 
 
-@dataclass
-class EncodedRestoration:
+@dataclass(kw_only=True)
+class EncodedRestoration(RestorationMeasures):
     """A restoration done in memory: the encoded output (and comparison), not yet written anywhere."""
 
     output: bytes
-    compare: bytes | None
-    preset: str
-    seconds: float
-    sharpness_before: float
-    sharpness_after: float
-    psnr: float | None = None
-    ssim: float | None = None
-    notes: list[str] = field(default_factory=list)
-    applied: bool = True
-    verdict: str = "improved"
-    verdict_reason: str = ""
-    blur_before: float | None = None
-    blur_after: float | None = None
+    compare: bytes | None = None
 
 
 def restore_encoded(input_path: Path, preset: str | None = None, tile: int | None = None, compare: bool = False,
@@ -190,12 +189,8 @@ def write_restoration(encoded: EncodedRestoration, input_path: Path, out_dir: Pa
     output_path = write_output(encoded.output, destination, input_path)
     compare_path = (write_output(encoded.compare, compare_destination, input_path)
                     if compare_destination is not None else None)
-    return RestorationResult(input_path=input_path, output_path=output_path, preset=encoded.preset,
-                             seconds=encoded.seconds, sharpness_before=encoded.sharpness_before,
-                             sharpness_after=encoded.sharpness_after, psnr=encoded.psnr, ssim=encoded.ssim,
-                             notes=list(encoded.notes), compare_path=compare_path, applied=encoded.applied,
-                             verdict=encoded.verdict, verdict_reason=encoded.verdict_reason,
-                             blur_before=encoded.blur_before, blur_after=encoded.blur_after)
+    return RestorationResult(input_path=input_path, output_path=output_path, compare_path=compare_path,
+                             **encoded.measures())
 
 
 def restore_file(input_path: Path, out_dir: Path, preset: str | None = None, tile: int | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from agent.engine.manifest import bytes_sha256, file_sha256
@@ -42,9 +42,8 @@ class RestoreWorker:
         encoded = restore_encoded(Path(payload["path"]), compare=self.compare, progress=progress,
                                   reference=Path(payload["reference"]) if payload.get("reference") else None,
                                   **self.settings)
-        meta = {key: value for key, value in asdict(encoded).items() if key not in ("output", "compare")}
         return {"key": payload["key"], "error": "", "output": encoded.output, "compare": encoded.compare or b"",
-                "meta": json.dumps(meta), "seconds": encoded.seconds}
+                "meta": json.dumps(encoded.measures()), "seconds": encoded.seconds}
 
 
 def restore_many(engine, images: list[tuple[Path, str, Path | None]], out: Path, settings: dict, compare: bool,
