@@ -88,3 +88,11 @@ def test_tiled_equals_untiled_to_45_db_with_the_shipped_weights():
     tiled = restorer.restore(image, plan)
     assert len(plan.boxes(256, 320)) > 1
     assert _psnr(whole, tiled) >= 45
+
+
+def test_a_memory_budget_caps_what_the_plan_may_use(monkeypatch):
+    from tools.inference import available_memory_bytes
+
+    monkeypatch.setenv("CNAPS_MEMORY_MIB", "2048")
+    assert available_memory_bytes() <= 2048 * 2**20
+    assert plan_tiles(720, 1280, network_width=32).tile > 0  # 2.1 GB of activations do not fit in half of 2 GiB

@@ -59,7 +59,8 @@ def test_bad_input_is_a_restoration_error_and_writes_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_3840x2160_restores_under_2_gib_peak_rss(tmp_path):
+def test_3840x2160_restores_under_2_gib_peak_rss_with_a_2_gib_budget(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNAPS_MEMORY_MIB", "2048")  # tiles are planned from this budget, not all the free memory
     source = tmp_path / "uhd.png"
     Image.open(BLURRY).resize((3840, 2160), Image.Resampling.BICUBIC).save(source)
     # VmHWM, not getrusage's ru_maxrss: Linux carries that across exec, so it would include pytest's own peak.

@@ -57,7 +57,17 @@ def _starts(length: int, tile: int, overlap: int) -> list[int]:
 
 
 def available_memory_bytes() -> int:
-    """Memory this process can still use: MemAvailable, capped by a cgroup limit when one is set."""
+    """Memory this process can still use: MemAvailable, capped by a cgroup limit and by ``CNAPS_MEMORY_MIB``
+    (a budget for restoration, e.g. per server worker) when they are set."""
+    available = _system_available()
+    configured = os.environ.get("CNAPS_MEMORY_MIB", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        available = min(available, int(configured) * 2**20)
+    return available
+
+
+def _system_available() -> int:
+    """MemAvailable (8 GiB when unknown), capped by a cgroup limit when one is set."""
     available = 8 * 2**30
     try:
         with open("/proc/meminfo") as meminfo:
