@@ -6,7 +6,8 @@ Ours runs untiled and with the default tile plan (which tiles only when the imag
 the available memory, so at 1280x720 it is usually the untiled run). The blur estimate and acceptance
 check are timed against a 1280x720 restore with the shipped default preset.
 Peak RSS is measured in a fresh subprocess per configuration.  ``--big`` also restores 3840x2160 with
-the default tile plan (full-size MIMO-UNet and the shipped lite preset) and reports peak RSS, and
+the default tile plan (full-size MIMO-UNet and the shipped lite preset; ``CNAPS_MEMORY_MIB=2048`` plans for
+a 2 GiB budget) and reports peak RSS, and
 ``--tiling`` reports PSNR(tiled, untiled).
 
     python benchmarks/restore_speed.py [--sizes 1280x720,512x512] [--repeats 2] [--big] [--tiling TILE]
@@ -182,12 +183,14 @@ def memory(sizes: list[str]) -> None:
 
 
 def big() -> None:
-    """3840x2160 with the default tile plan: full-size MIMO-UNet and the shipped lite preset."""
+    """3840x2160 with the default tile plan (full-size MIMO-UNet and the shipped lite preset), planned from the
+    free memory or from ``CNAPS_MEMORY_MIB`` when set; peak RSS against that budget."""
+    budget_mib = available_memory_bytes() / 2**20
     for label, extra in (("MIMO-UNet (width 32)", []), ("cnaps-lite preset", ["--preset", "cnaps-lite"])):
         report = child_peak_rss("tiled", "3840x2160", extra)
-        verdict = "under" if report["peak_rss_mib"] < 2048 else "OVER"
+        verdict = "within" if report["peak_rss_mib"] < budget_mib else "OVER"
         print(f"3840x2160 {label}: {report['tiles']} tiles, {report['seconds']} s, peak RSS "
-              f"{report['peak_rss_mib']} MiB ({verdict} 2 GiB)", flush=True)
+              f"{report['peak_rss_mib']} MiB ({verdict} the {budget_mib:.0f} MiB budget)", flush=True)
 
 
 def tiling(size: tuple[int, int], tile: int) -> None:
