@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +89,9 @@ def compose_offline(
     understanding = analysis.understanding
     off_topic = understanding.off_topic
     language = understanding.language
-    explanation = [] if off_topic else _unique(_explanation(analysis))
     context = SubQuestionContext(bundle, understanding, analysis.profiles, analysis.ranker, analysis.twins)
+    sub_questions = answer_sub_questions(context)
+    explanation = [] if off_topic else _not_said_again(_unique(_explanation(analysis)), sub_questions)
     answer = GroundedAnswer(
         question=bundle.question,
         language=language,
@@ -102,7 +104,7 @@ def compose_offline(
         workflow=[] if off_topic else _workflow(analysis, restoration, image),
         references=_references(analysis),
         limitations=_unique(_limitations(analysis, restoration, image)),
-        sub_questions=answer_sub_questions(context),
+        sub_questions=sub_questions,
         uncovered_aspects=_uncovered_aspects(analysis),
         restoration=restoration,
         backend="offline",
@@ -153,6 +155,41 @@ def _unique(statements: list[Statement]) -> list[Statement]:
     return kept
 
 
+#: A sentence of the explanation at least this long that a sub-answer already says is referred back to, not repeated.
+SAID_SENTENCE_MIN_CHARS = 60
+def _sentences_outside_quotes(text: str) -> list[str]:
+    """``text`` split into sentences, never inside a “quotation” (a quote of several supplied sentences stays whole)."""
+    sentences, start, depth = [], 0, 0
+    for match in re.finditer(r"[\u201c\u201d]|(?<=[.!?])\s+(?=[A-Z\u201c\"(])", text):
+        token = match.group(0)
+        if token == "\u201c":
+            depth += 1
+        elif token == "\u201d":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            sentences.append(text[start:match.start()])
+            start = match.end()
+    sentences.append(text[start:])
+    return [sentence for sentence in sentences if sentence]
+
+
+def _not_said_again(statements: list[Statement], sub_answers: list) -> list[Statement]:
+    """The explanation without the sentences a sub-answer already says (each fact once): a statement that loses
+    some ends with a line referring back to the answers to the user's questions; one left with nothing is dropped."""
+    said = " ".join(" ".join(answer.text.split()) for answer in sub_answers)
+    kept = []
+    for statement in statements:
+        sentences = _sentences_outside_quotes(" ".join(statement.text.split()))
+        fresh = [sentence for sentence in sentences
+                 if len(sentence) < SAID_SENTENCE_MIN_CHARS or sentence not in said]
+        if len(fresh) == len(sentences):
+            kept.append(statement)
+        elif any(len(sentence) >= SAID_SENTENCE_MIN_CHARS for sentence in fresh) or len(fresh) > 1:
+            text = " ".join([*fresh, render_sentence("answer_refer_back.j2")])
+            kept.append(statement.model_copy(update={"text": text}))
+    return kept
+
+
 def _silent(analysis: _Analysis) -> SourceProfile | None:
     """The primary source when the bundle says nothing about what it does (only a name and links), else None."""
     primary = analysis.understanding.primary
@@ -197,8 +234,7 @@ def _task(analysis: _Analysis) -> Statement:
 def _explanation(analysis: _Analysis) -> list[Statement]:
     realism_by_primary = any(c.match.aspect.id == "realism" for c in analysis.covered_by(analysis.primary))
     statements = []
-    explained = analysis.recommended if analysis.mode == "normal" else [analysis.primary]
-    for profile in explained:
+    for profile in _explained(analysis):
         # Name-dependent facts (trained on real blur...) belong with realism when the question asks about it.
         extra = [] if profile is analysis.primary and realism_by_primary else _name_facts(profile)
         paper = None if profile.card or profile.source.summary else analysis.paper_of(profile)
@@ -218,6 +254,11 @@ def _explanation(analysis: _Analysis) -> list[Statement]:
             text = render_sentence("answer_aspect.j2", coverage=coverage, cover=cover, sentence=sentence, extra=extra)
             statements.append(Statement(text=text, source_ids=[cover.profile.id]))
     return statements
+
+
+def _explained(analysis: _Analysis) -> list[SourceProfile]:
+    """The sources "How it works" describes: the recommended models bearing on the question, else the primary."""
+    return analysis.recommended if analysis.mode == "normal" else [analysis.primary]
 
 
 def _name_facts(profile: SourceProfile) -> list[str]:
@@ -262,14 +303,20 @@ def _workflow(analysis: _Analysis, restoration: Restoration | None, image: Path 
 
 def _references(analysis: _Analysis) -> list[Reference]:
     references = []
+    explained = {profile.id for profile in _explained(analysis)} if analysis.mode != "off_topic" else set()
+    said_covers: set[tuple[str, ...]] = set()
     for profile in sorted(analysis.profiles, key=lambda p: (_order(analysis, p)[0], not analysis.covered_by(p),
                                                             *_order(analysis, p)[1:])):
         covers = [coverage.match.aspect.action for coverage in analysis.covered_by(profile)]
-        gap = next((g.reason for c in analysis.plan for g in c.gaps if g.profile is profile), "")
+        # A gap of an uncovered aspect is said under the limitations; the reference does not say it again.
+        gap = next((g.reason for c in analysis.plan if c.covered for g in c.gaps if g.profile is profile), "")
         relevance = render_sentence("answer_reference.j2", profile=profile, primary=profile is analysis.primary,
                                     covers=covers, gap=gap, paper_of=analysis.twins.get(profile.id),
+                                    described=profile.id in explained, same_covers=tuple(covers) in said_covers,
                                     off_topic=analysis.mode == "off_topic",
                                     bears=any(other.id == profile.id for other in analysis.understanding.relevant))
+        if covers and profile is not analysis.primary and profile.id not in analysis.twins:
+            said_covers.add(tuple(covers))  # this reference said "it covers ..."
         # Name and links are copied from the bundle, never written.
         references.append(Reference(source_id=profile.id, name=profile.source.name, role=profile.source.role,
                                     links=profile.source.links.all(), relevance=relevance))
@@ -278,10 +325,13 @@ def _references(analysis: _Analysis) -> list[Reference]:
 
 def _limitations(analysis: _Analysis, restoration: Restoration | None, image: Path | None) -> list[Statement]:
     statements = []
+    said: set[str] = set()  # sources whose reason for not covering an aspect is already given: each fact once
     for coverage in analysis.uncovered():
+        reasons = {gap.profile.id for gap in coverage.gaps}
         statements.append(Statement(text=render_sentence("answer_limitation_aspect.j2", coverage=coverage,
-                                                         silent=_silent(analysis)),
+                                                         silent=_silent(analysis), said=sorted(said & reasons)),
                                     source_ids=coverage.source_ids() or analysis.all_ids))
+        said |= reasons
     for item in _unserved_uncued(analysis):
         statements.append(Statement(text=render_sentence("answer_limitation_task.j2", words=item.words,
                                                          task=item.task), source_ids=analysis.all_ids))

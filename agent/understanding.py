@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from agent.coverage import AspectMatch
 from agent.language import detect_language
 from agent.ranking import Ranker
-from knowledge.catalog import SourceProfile
+from knowledge.catalog import SourceProfile, paper_twins
 from knowledge.vocabulary import Task, tasks
 
 # A task within this much of the question's best-matching task is asked for too ("blurry and grainy").
@@ -140,6 +140,11 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
         # about them, whatever their task; so is a question about a picture that no cue or task example reads
         # ("pics r basically pitch black"). Off-topic needs positive evidence, and neither gives it.
         relevant = _fallback(profiles, source_scores)
+    # A related paper that is a recommended model's own paper (same link or name) brings its model: the model is
+    # what the user runs, so it is the primary ("SAM" before "Segment Anything").
+    papers = paper_twins(profiles)
+    relevant += [model for paper_id, model in papers.items()
+                 if any(profile.id == paper_id for profile in relevant) and model not in relevant]
     relevant.sort(key=lambda p: (p.source.role != "recommended", -_strength(p, asked), profiles.index(p)))
     primary = relevant[0] if relevant else None
     if primary is not None:

@@ -26,7 +26,8 @@ def compose(bundle, **options) -> GroundedAnswer:
 def statements(answer: GroundedAnswer) -> str:
     """Every sentence the answer says (not the user's own question)."""
     parts = [answer.task.text, *(s.text for s in answer.explanation), *(s.text for s in answer.workflow),
-             *(s.text for s in answer.limitations), *(r.relevance for r in answer.references)]
+             *(s.text for s in answer.limitations), *(r.relevance for r in answer.references),
+             *(s.text for s in answer.sub_questions)]
     return "\n".join(parts)
 
 
@@ -125,7 +126,8 @@ def test_name_only_source_says_how_little_the_bundle_gives() -> None:
 def test_other_tasks_are_answered_for_what_they_are() -> None:
     masks = compose(load_bundle(BUNDLES / "ex_blocky_vit_masks.txt"))
     assert masks.grounded and "feature-map upsampling" in masks.task.text
-    assert any("patch grid" in s.text for s in masks.explanation)
+    # Said once: in the answer to the user's question, and not again under "How it works".
+    assert statements(masks).count("patch grid") == 1
     dashcam = compose(load_bundle(BUNDLES / "ex_dashcam_frame.txt"))
     assert dashcam.grounded and any("text recognition" in s.text for s in dashcam.limitations)
     french = compose(load_bundle(BUNDLES / "ex_crlf_french_no_github.txt"))

@@ -14,6 +14,11 @@ from knowledge.bundle import QuestionBundle
 
 #: Paragraphs shorter than this may repeat (headings, "Input", short notes).
 REPEAT_MIN_CHARS = 40
+#: A sentence this long said twice anywhere in one answer (a bullet's copy with a lead-in included) is a repeat.
+REPEAT_SENTENCE_MIN_CHARS = 60
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+# What a list item or sub-answer puts before the fact it repeats: "“How …?” — What is known of X [S1]: …".
+_LEAD_IN = re.compile(r"^.{0,200}?(?:\s[—–-]\s|:\s)")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]\s+|\d{1,3}[.)]\s+)")
 _URL_IN_TEXT = re.compile(r"<?https?://\S+>?")
 
@@ -213,7 +218,31 @@ def repeated_paragraphs(markdown: str, question: str = "") -> list[str]:
         earlier = units[:index]
         if unit in earlier or any(unit in other for other in units if other is not unit and len(other) > len(unit)):
             repeats.append(unit)
+    repeats += _repeated_sentences(units, question, repeats)
     return repeats
+
+
+def _repeated_sentences(units: list[str], question: str, already: list[str]) -> list[str]:
+    """Sentences of at least REPEAT_SENTENCE_MIN_CHARS characters said again anywhere in the answer, whatever the
+    paragraph, bullet or lead-in around them; sentences of the question and of paragraphs already counted are not
+    counted again."""
+    folded_question = fold(question)
+    seen: set[str] = set()
+    found = []
+    for unit in units:
+        if unit in already:
+            continue
+        for sentence in _SENTENCE_SPLIT.split(unit):
+            sentence = sentence.strip()
+            bare = _LEAD_IN.sub("", sentence).strip() if len(sentence) > REPEAT_SENTENCE_MIN_CHARS else sentence
+            # The lead-in may be the sentence's own clause ("… in two ways: …"): both readings are compared.
+            readings = {reading for reading in (sentence, bare)
+                        if len(_URL_IN_TEXT.sub("", reading)) >= REPEAT_SENTENCE_MIN_CHARS
+                        and not (folded_question and reading in folded_question)}
+            if readings & seen:
+                found.append(sentence)
+            seen |= readings
+    return found
 
 
 def _paragraphs(markdown: str) -> list[str]:
