@@ -26,8 +26,8 @@ NOT_APPLIED = "the restoration did not improve this photo, so it was not applied
 def _restoration(verdict: str, applied: bool) -> Restoration:
     return Restoration(input_path="/in/photo.jpg", output_path="/out/photo_restored.jpg", preset="cnaps-lite",
                        seconds=1.5, sharpness_before=3.4, sharpness_after=2.6, applied=applied, verdict=verdict,
-                       verdict_reason="no clear sharpness gain (blur effect 0.480 -> 0.470)" if verdict != "improved"
-                       else "sharper (blur effect 0.550 -> 0.400) without ringing or added noise",
+                       verdict_reason="no clear sharpness gain: blur effect 0.480 → 0.470" if verdict != "improved"
+                       else "sharper: blur effect 0.550 → 0.400, without ringing or added noise",
                        blur_before=0.48 if verdict != "improved" else 0.55,
                        blur_after=0.47 if verdict != "improved" else 0.40)
 

@@ -197,13 +197,13 @@ def assess_restoration(before_rgb: np.ndarray, after_rgb: np.ndarray,
     ring, grain = overshoot(before, after), flat_noise(before, after)
     gain = score_before - score_after
     if gain < MIN_GAIN:
-        reason = f"no clear sharpness gain (blur effect {score_before:.3f} -> {score_after:.3f})"
+        reason = f"no clear sharpness gain: blur effect {score_before:.3f} → {score_after:.3f}"
     elif ring > MAX_OVERSHOOT:
-        reason = f"ringing or halos around edges (overshoot {ring:.2f} of the local range)"
+        reason = f"ringing or halos around edges: overshoot {ring:.2f} of the local range"
     elif grain > MAX_FLAT_NOISE:
-        reason = f"noise amplified in flat regions ({grain:.1f}x the input's fine-detail energy)"
+        reason = f"noise amplified in flat regions: {grain:.1f}x the input's fine detail"
     else:
-        reason = f"sharper (blur effect {score_before:.3f} -> {score_after:.3f}) without ringing or added noise"
+        reason = f"sharper: blur effect {score_before:.3f} → {score_after:.3f}, without ringing or added noise"
     accepted = gain >= MIN_GAIN and ring <= MAX_OVERSHOOT and grain <= MAX_FLAT_NOISE
     return Acceptance(accepted=accepted, blur_before=round(score_before, 4), blur_after=round(score_after, 4),
                       overshoot=round(ring, 4), flat_noise=round(grain, 3), reason=reason)

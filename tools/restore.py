@@ -165,7 +165,7 @@ def restore_encoded(input_path: Path, preset: str | None = None, tile: int | Non
 def _verdict(estimate, acceptance) -> tuple[str, str]:
     """(verdict, reason): not_blurred, not_improved or improved, with the measurement behind it."""
     if not estimate.blurred:
-        return "not_blurred", f"the photo does not look blurred (blur effect {estimate.score:.3f}, {estimate.level})"
+        return "not_blurred", f"the photo does not look blurred: blur effect {estimate.score:.3f}, {estimate.level}"
     if acceptance is None or not acceptance.accepted:
         return "not_improved", acceptance.reason if acceptance else ""
     return "improved", acceptance.reason
