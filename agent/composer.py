@@ -13,7 +13,7 @@ from agent.prompting import render_sentence
 from agent.ranking import Ranker, make_ranker
 from agent.subquestions import SubQuestionContext, answer_sub_questions
 from agent.summaries import best_sentence, describing_sentences
-from agent.understanding import Understanding, understand
+from agent.understanding import Understanding, needs_context, understand
 from knowledge.bundle import QuestionBundle
 from knowledge.catalog import SourceProfile, paper_twins, profile_bundle
 
@@ -120,6 +120,11 @@ def analyse(bundle: QuestionBundle, ranker: Ranker | None = None) -> _Analysis:
     documents = [_ranking_text(profile) for profile in profiles]
     scores = dict(zip((profile.id for profile in profiles), ranker.scores(bundle.question, documents)))
     understanding = understand(bundle.question, profiles, matches, ranker, scores)
+    if bundle.previous_question.strip() and needs_context(bundle.question, understanding):
+        understanding = _with_context(bundle, understanding, ranker)
+        profiles = profile_bundle(bundle, wanted={item.task.id for item in understanding.asked})
+        scores = dict(zip((profile.id for profile in profiles),
+                          ranker.scores(bundle.question, [_ranking_text(profile) for profile in profiles])))
     if understanding.primary is not None:
         profiles = [understanding.primary if profile.id == understanding.primary.id else profile
                     for profile in profiles]
@@ -141,6 +146,19 @@ def analyse(bundle: QuestionBundle, ranker: Ranker | None = None) -> _Analysis:
     else:
         mode = "normal"
     return _Analysis(bundle, profiles, scores, plan, len(outside), mode, paper_twins(profiles), understanding, ranker)
+
+
+def _with_context(bundle: QuestionBundle, alone: Understanding, ranker: Ranker) -> Understanding:
+    """The reading of a follow-up together with the conversation's previous question (in the follow-up's language):
+    "and how long does it take?" is about what the previous question asked."""
+    from dataclasses import replace
+
+    combined = f"{bundle.previous_question.strip()}\n{bundle.question}"
+    matches = find_aspects(combined)
+    profiles = profile_bundle(bundle, wanted={task for match in matches for task in match.aspect.needs})
+    scores = dict(zip((profile.id for profile in profiles),
+                      ranker.scores(combined, [_ranking_text(profile) for profile in profiles])))
+    return replace(understand(combined, profiles, matches, ranker, scores), language=alone.language)
 
 
 def _unique(statements: list[Statement]) -> list[Statement]:

@@ -4,7 +4,7 @@ part from supplied sentences, with citations, or saying that the supplied source
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.answer import SubAnswer
 from agent.coverage import find_aspects
@@ -95,11 +95,24 @@ class SubQuestionContext:
     ranker: Ranker
     #: related papers that are a recommended model's own paper: related id -> model profile
     twins: dict[str, SourceProfile]
+    #: sentences an earlier part's answer already quotes: another part is answered with another one (each fact once)
+    used: set[str] = field(default_factory=set)
 
 
 def answer_sub_questions(context: SubQuestionContext) -> list[SubAnswer]:
     """Each part of the question, answered from supplied sentences with citations, or declined."""
-    return [_answer(part, kind, context) for part, kind in split_question(context.bundle.question)]
+    answers = []
+    for part, kind in split_question(context.bundle.question):
+        answer = _answer(part, kind, context)
+        text = " ".join(answer.text.split())
+        context.used |= {sentence.text for sentence in _sentences(context, context.profiles, fresh=False)
+                         if len(sentence.text) >= USED_MIN_CHARS and sentence.text in text}
+        answers.append(answer)
+    return answers
+
+
+#: A quoted sentence at least this long is not quoted again by a later part.
+USED_MIN_CHARS = 60
 
 
 def _answer(part: str, kind: str, context: SubQuestionContext) -> SubAnswer:
@@ -331,8 +344,9 @@ def _twin_papers(profile: SourceProfile, context: SubQuestionContext) -> list[So
     return [other for other in context.profiles if context.twins.get(other.id) is profile]
 
 
-def _sentences(context: SubQuestionContext, profiles: list[SourceProfile]) -> list[_Sentence]:
-    """Every supplied sentence of ``profiles`` (their summaries) and their cards' facts, once each."""
+def _sentences(context: SubQuestionContext, profiles: list[SourceProfile], fresh: bool = True) -> list[_Sentence]:
+    """Every supplied sentence of ``profiles`` (their summaries) and their cards' facts, once each; when ``fresh``,
+    without those an earlier part already quotes (unless nothing else is left)."""
     found: dict[str, _Sentence] = {}
     for profile in profiles:
         texts = split_sentences(profile.source.summary or "")
@@ -341,7 +355,9 @@ def _sentences(context: SubQuestionContext, profiles: list[SourceProfile]) -> li
         for text, supplied in [*((text, True) for text in texts), *((fact, False) for fact in facts)]:
             text = " ".join(text.split())
             found.setdefault(text, _Sentence(text, profile.id, supplied))
-    return list(found.values())
+    sentences = list(found.values())
+    unused = [sentence for sentence in sentences if sentence.text not in context.used]
+    return unused if fresh and unused else sentences
 
 
 def _query(part: str, context: SubQuestionContext) -> list[str]:

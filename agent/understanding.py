@@ -157,6 +157,25 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
     return Understanding(detect_language(question), asked, relevant, primary, task)
 
 
+#: A follow-up of at most this many words may lean on the conversation's previous question.
+SHORT_FOLLOW_UP_WORDS = 8
+_FOLLOW_UP_START = re.compile(r"^\s*(?:and|also|but|so|what about|how about|et|y|und|e|e se|et si|y si|还有|那|それと|あと)\b",
+                              re.IGNORECASE)
+
+
+def needs_context(question: str, alone: Understanding) -> bool:
+    """Whether a follow-up question should be read with the conversation's previous one: it is off-topic alone, or
+    it is short or points back ("and how long does it take?", "does it ...", "this model") without naming a task."""
+    if any(item.task.scope == "other" for item in alone.asked):
+        return False  # positively about something else (sourdough, a poem): the conversation does not change that
+    if alone.off_topic:
+        return True
+    cued = any(item.score >= 1.0 for item in alone.asked)
+    deictic = bool(_REFERS_TO_MODEL.search(question) or _PRONOUN_IT.search(question)
+                   or _FOLLOW_UP_START.search(question))
+    return not cued and (deictic or len(question.split()) <= SHORT_FOLLOW_UP_WORDS)
+
+
 def _fallback(profiles: list[SourceProfile], source_scores: dict[str, float]) -> list[SourceProfile]:
     """The sources a question bears on when it points at them without saying what it wants: the recommended models
     (they were recommended for it), else the source closest to it."""

@@ -59,6 +59,9 @@ class QuestionBundle(BaseModel):
     question: str = Field(min_length=1)
     recommended: list[Source] = Field(default_factory=list)
     related: list[Source] = Field(default_factory=list)
+    #: The conversation's previous question (a chat follow-up), read with this one when this one alone says too
+    #: little ("and how long does it take?"); not part of the bundle's content, so never dumped.
+    previous_question: str = Field(default="", max_length=4000, exclude=True)
 
     @property
     def sources(self) -> list[Source]:

@@ -232,6 +232,19 @@ def test_repeated_paragraphs_ignores_shared_links_and_the_question_echo() -> Non
     assert repeated_paragraphs(markdown, question) == []
 
 
+def test_repeated_sentences_are_found_behind_a_bullet_and_its_lead_in() -> None:
+    sentence = "Two design choices keep the result faithful to your photograph and nothing else is invented."
+    markdown = (f"## Your questions\n\n- “How can AI fix it?” — What is known of MIMO-UNet [S1]: {sentence} More.\n\n"
+                f"## How it works\n\nWhy it need not look fake comes down to its training. {sentence} "
+                "The rest is above.\n")
+    assert len(repeated_paragraphs(markdown)) == 1
+    # A short sentence may repeat ("It does not bear on this question."), and so may the user's own question.
+    short = "It does not bear on this question."
+    assert repeated_paragraphs(f"- A. {short}\n- B. {short}\n") == []
+    question = "Can the blurred photograph of my grandmother's wedding dress be sharpened without inventing lace?"
+    assert repeated_paragraphs(f"> {question}\n\n- “{question}” — The sources say little.\n", question) == []
+
+
 # --- labels, thresholds, folders ------------------------------------------------------------------------------------
 
 def test_labels_files_are_validated(tmp_path: Path) -> None:

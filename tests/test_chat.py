@@ -283,3 +283,12 @@ def test_the_chat_page_holds_a_conversation_about_an_uploaded_image(chat_server)
     assert citations and all(text == "[S1]" or re.fullmatch(r"\[S\d+\]", text) for text, _, _ in citations)
     assert all(exists for _, _, exists in citations)  # every [Sn] jumps to an anchor on the page
     assert citations[0][0] == "[S1]" and reference_text.lstrip().startswith("S1 · ")
+
+
+def test_a_follow_up_carries_the_previous_question_unless_a_new_bundle_comes_with_it():
+    history = [user({"type": "text", "text": "How do I cut out my dog from the background?"}),
+               {"role": "assistant", "content": [{"type": "text", "text": "answer"}]}]
+    assert read_turn({"text": "and how long does it take?", "files": []}, history).previous_question == (
+        "How do I cut out my dog from the background?")
+    assert read_turn({"text": "and this one?", "files": ["/up/d/new.yaml"]}, history).previous_question == ""
+    assert read_turn("first question", []).previous_question == ""

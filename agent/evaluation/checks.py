@@ -234,9 +234,12 @@ def _repeated_sentences(units: list[str], question: str, already: list[str]) -> 
             continue
         for sentence in _SENTENCE_SPLIT.split(unit):
             sentence = sentence.strip()
-            bare = _LEAD_IN.sub("", sentence).strip() if len(sentence) > REPEAT_SENTENCE_MIN_CHARS else sentence
-            # The lead-in may be the sentence's own clause ("… in two ways: …"): both readings are compared.
-            readings = {reading for reading in (sentence, bare)
+            # Lead-ins peel off one by one ("“…?” — What is known of X [S1]: …"); one may be the sentence's own clause
+            # ("… in two ways: …"), so every reading is compared.
+            peeled = [sentence]
+            while len(peeled) < 4 and _LEAD_IN.match(peeled[-1]):
+                peeled.append(_LEAD_IN.sub("", peeled[-1], count=1).strip())
+            readings = {reading for reading in peeled
                         if len(_URL_IN_TEXT.sub("", reading)) >= REPEAT_SENTENCE_MIN_CHARS
                         and not (folded_question and reading in folded_question)}
             if readings & seen:

@@ -48,6 +48,8 @@ class Turn:
     question: str
     image: Path | None
     bundle_document: Path | None
+    #: the conversation's previous question about the same bundle ("" for a first question or a new document)
+    previous_question: str = ""
 
 
 def _attachments(content: Any) -> list[Path]:
@@ -77,7 +79,25 @@ def read_turn(message: dict | str, history: list[dict]) -> Turn:
                 image = path
             else:
                 bundle_document = path
-    return Turn(question=str(message.get("text") or ""), image=image, bundle_document=bundle_document)
+    new_document = any(path.suffix.lower() not in IMAGE_SUFFIXES for path in _attachments(message.get("files") or []))
+    previous = "" if new_document else _previous_question(history)
+    return Turn(question=str(message.get("text") or ""), image=image, bundle_document=bundle_document,
+                previous_question=previous)
+
+
+def _previous_question(history: list[dict]) -> str:
+    """The text of the last user turn that has one: a follow-up is read with it when it says too little alone."""
+    for turn in reversed(history):
+        if turn.get("role") != "user":
+            continue
+        content = turn.get("content")
+        items = content if isinstance(content, list) else [content]
+        texts = [item if isinstance(item, str) else item.get("text", "") for item in items
+                 if isinstance(item, str) or (isinstance(item, dict) and item.get("type") == "text")]
+        text = " ".join(part.strip() for part in texts if isinstance(part, str) and part.strip())
+        if text:
+            return text
+    return ""
 
 
 def chat_markdown(answer: GroundedAnswer, anchor: str) -> str:
@@ -119,6 +139,10 @@ class ChatSession:
         if turn.bundle_document is not None:
             document = check_bundle_bytes(turn.bundle_document.read_bytes(), None, self.limits)
         bundle = resolve_bundle(question, document, origin=turn.bundle_document.name if document else "<seed>")
+        if turn.previous_question.strip():
+            # A follow-up ("and how long does it take?") is read with the question before it.
+            previous = turn.previous_question.strip()[-self.limits.max_question_chars:]
+            bundle = bundle.model_copy(update={"previous_question": previous})
         if turn.image is not None:
             check_image_bytes(turn.image.read_bytes(), None, self.limits)
         job = self.board.create()
