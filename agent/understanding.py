@@ -54,10 +54,12 @@ _IMAGE_WORDS = re.compile(
     re.IGNORECASE)
 # An everyday question must beat every image task by this much, by meaning, to be read as one.
 EVERYDAY_MARGIN = 0.08
-# ... and score at least the ranker's task floor less this; when a cue phrase reads an image task in it ("bruit",
-# "stain", "sharpen"), at least the task floor plus CUED_EVERYDAY_EXTRA ("freistellen ... Hintergrund" stays matting).
+# ... and score at least the ranker's task floor less this. When a cue phrase reads an image task in it ("bruit",
+# "stain", "sharpen"), it must score at least the task floor plus CUED_EVERYDAY_EXTRA ("freistellen ... Hintergrund"
+# stays matting) and beat every image task by CUED_EVERYDAY_MARGIN ("How do I remove noise?" stays denoising).
 EVERYDAY_BELOW_FLOOR = 0.1
 CUED_EVERYDAY_EXTRA = 0.1
+CUED_EVERYDAY_MARGIN = 0.2
 _CLAUSE_END = re.compile(r"(?<=[.!?。！？;；])\s*")
 
 
@@ -201,7 +203,8 @@ def _outside_imaging(question: str, ranker: Ranker, cued: bool) -> list[AskedTas
     task_id, score = max(((task_id, score) for task_id, score in best.items() if known[task_id].scope == "other"),
                          key=lambda item: item[1], default=(None, -1.0))
     floor = ranker.task_floor + CUED_EVERYDAY_EXTRA if cued else ranker.task_floor - EVERYDAY_BELOW_FLOOR
-    if task_id is None or score < image + EVERYDAY_MARGIN or score < floor:
+    margin = CUED_EVERYDAY_MARGIN if cued else EVERYDAY_MARGIN
+    if task_id is None or score < image + margin or score < floor:
         return []
     return [AskedTask(known[task_id], score, text)]
 

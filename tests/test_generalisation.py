@@ -138,3 +138,10 @@ def test_a_follow_up_is_read_with_the_previous_question() -> None:
     assert ask("What's the best way to keep my sourdough starter alive?", first).off_topic
     assert "deblurring" in ask("My holiday photo is blurry because my hand shook, can it be fixed?",
                                first).task_name
+
+
+@pytest.mark.parametrize("question", ["How do I remove noise?", "怎么去除噪点？", "how do I get rid of the shaky blur"])
+def test_a_short_image_request_without_a_photo_word_is_not_read_as_an_everyday_question(question: str) -> None:
+    sources = ("Model: Deblur-MIMO-UNet-RealBlur\nGitHub: https://github.com/chosj95/MIMO-UNet\n" if "blur" in question
+               else NAFNET)
+    assert not answer(question, sources).off_topic
