@@ -137,6 +137,15 @@ def understand(question: str, profiles: list[SourceProfile], matches: list[Aspec
         silent = profile.source.role == "recommended" and not profile.tasks and not other
         if serves or named or silent or (close and (unknown_task or not asked)):
             relevant.append(profile)
+    if not relevant and not other and asked and all(item.score < 1.0 for item in asked):
+        # Read by meaning alone, the question's best task may be a neighbour of what a recommended model does ("remove
+        # the guy on the left" reads as matting first): a recommended model's task that also clears the floor counts.
+        served = _served_by_meaning(question, profiles, ranker)
+        if served:
+            asked = sorted([*asked, *served], key=lambda item: -item.score)
+            asked_ids = {item.task.id for item in asked}
+            relevant = [profile for profile in profiles
+                        if profile.source.role == "recommended" and any(task.id in asked_ids for task in profile.tasks)]
     if not relevant and not other and (pointing or (not asked and (pictured or _PRONOUN_IT.search(question)))):
         # "How does this model work?", "can any of these fix that": a question pointing at the supplied models is
         # about them, whatever their task; so is a question about a picture that no cue or task example reads
@@ -176,6 +185,25 @@ def needs_context(question: str, alone: Understanding) -> bool:
     deictic = bool(_REFERS_TO_MODEL.search(question) or _PRONOUN_IT.search(question)
                    or _FOLLOW_UP_START.search(question))
     return not cued and (deictic or len(question.split()) <= SHORT_FOLLOW_UP_WORDS)
+
+
+def _served_by_meaning(question: str, profiles: list[SourceProfile], ranker: Ranker) -> list[AskedTask]:
+    """The tasks of the recommended models that the question's clauses are close to by meaning (at least the task
+    floor), whether or not they are its best-matching tasks."""
+    known = tasks()
+    offered = {task.id for profile in profiles if profile.source.role == "recommended" for task in profile.tasks
+               if task.id in known}
+    examples = [(task_id, example) for task_id in offered for example in known[task_id].examples]
+    clauses = list(dict.fromkeys(clause.strip() for clause in _CLAUSE_END.split(question) if clause.strip()))
+    clauses = clauses[:MAX_CLAUSES]
+    if not examples or not clauses:
+        return []
+    found: dict[str, AskedTask] = {}
+    for clause, row in zip(clauses, ranker.matrix(clauses, [example for _, example in examples])):
+        for (task_id, _), score in zip(examples, row):
+            if score >= ranker.task_floor and score > (found[task_id].score if task_id in found else -1.0):
+                found[task_id] = AskedTask(known[task_id], score, clause)
+    return list(found.values())
 
 
 def _fallback(profiles: list[SourceProfile], source_scores: dict[str, float]) -> list[SourceProfile]:

@@ -145,3 +145,10 @@ def test_a_short_image_request_without_a_photo_word_is_not_read_as_an_everyday_q
     sources = ("Model: Deblur-MIMO-UNet-RealBlur\nGitHub: https://github.com/chosj95/MIMO-UNet\n" if "blur" in question
                else NAFNET)
     assert not answer(question, sources).off_topic
+
+
+def test_a_recommended_model_s_task_close_by_meaning_counts_when_the_best_reading_is_a_neighbour() -> None:
+    # Read by meaning alone, "remove the guy" is closest to matting; inpainting, what the model does, also clears
+    # the floor, so the question is about it and matting is not declared uncovered.
+    result = answer("remove the guy on the left", LAMA, LAMA_PAPER)
+    assert not result.off_topic and "inpainting" in result.task_name and not result.uncovered_aspects
