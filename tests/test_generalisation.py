@@ -152,3 +152,9 @@ def test_a_recommended_model_s_task_close_by_meaning_counts_when_the_best_readin
     # the floor, so the question is about it and matting is not declared uncovered.
     result = answer("remove the guy on the left", LAMA, LAMA_PAPER)
     assert not result.off_topic and "inpainting" in result.task_name and not result.uncovered_aspects
+
+
+def test_a_will_question_about_removing_someone_is_answered_by_the_inpainting_model() -> None:
+    result = answer("Kann ich mit diesem Modell das Stromkabel aus meinem Urlaubsfoto wegmachen?", LAMA, LAMA_PAPER)
+    part = result.sub_questions[0]
+    assert part.kind == "will" and part.status == "answered" and "inpainting" in part.text
