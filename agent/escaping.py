@@ -27,7 +27,7 @@ _TRAILING = ".,;:!?'\")]}”’»"
 # Characters that open inline markup anywhere in a line.
 _INLINE = re.compile(r"([\\`*_\[\]<>&|~$])")
 # Characters that open block markup at the start of a line: headings, quotes, lists, rules, setext underlines.
-_LEADING = re.compile(r"^(?:[#>+=\[-]|\d+[.)])")
+_LEADING = re.compile(r"^(?:[#>+=\[-]|\d+[.)](?:\s|$))")
 
 
 def escape_markdown(value: object) -> str:
@@ -83,7 +83,7 @@ def _escape_plain(text: str, at_start: bool) -> str:
 
 def _escape_leading(text: str) -> str:
     """Escape the character that would make a line a heading, quote, list item or rule."""
-    number = re.match(r"^\d+", text)
+    number = re.match(r"^\d+(?=[.)])", text)
     if number:
         return f"{number.group(0)}\\{text[number.end():]}"
     return "\\" + text

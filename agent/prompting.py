@@ -33,11 +33,12 @@ def _environment(markdown: bool = False):
                                                                     default=False),
                                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                        **({"finalize": _markdown_finalize()} if markdown else {}))
-    from agent.escaping import code_span, markdown_link, without_links
+    from agent.escaping import MarkdownSafe, code_span, markdown_link, without_links
 
     environment.filters["without_links"] = without_links  # the user's words quoted in any output
     if markdown:
-        environment.filters.update(code=code_span, link=markdown_link)
+        # "rendered": the output of one of our own macros, whose inserted values were escaped inside it already
+        environment.filters.update(code=code_span, link=markdown_link, rendered=MarkdownSafe)
     return environment
 
 
