@@ -76,8 +76,11 @@ def _chat_model(server):
 
 
 def _shown_text(answer) -> str:
-    """Everything a reader sees of an answer except the echoed question."""
-    return json.dumps(answer.model_dump(mode="json", exclude={"question"})).lower()
+    """Everything a reader sees of an answer except the echoed question (whole, and split into its parts)."""
+    shown = answer.model_dump(mode="json", exclude={"question"})
+    for part in shown.get("sub_questions", []):
+        part.pop("question")
+    return json.dumps(shown).lower()
 
 
 def test_server_listens_only_on_localhost_and_stops(no_llm_env):
