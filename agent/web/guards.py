@@ -26,9 +26,11 @@ class BodyDeadline:
     a form parser; without a deadline it holds them forever.
     """
 
-    def __init__(self, app, seconds: float) -> None:
+    def __init__(self, app, seconds: float, idle_seconds: float = 10.0) -> None:
         self.app = app
         self.seconds = seconds
+        #: a body that stalls (no bytes for this long) is given up on at once, whatever the overall deadline
+        self.idle_seconds = min(idle_seconds, seconds)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -41,12 +43,15 @@ class BodyDeadline:
             nonlocal finished
             if finished:  # after the body, receive() only waits for the client to disconnect
                 return await receive()
+            remaining = deadline - time.monotonic()
             try:
-                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
+                message = await asyncio.wait_for(receive(), max(min(remaining, self.idle_seconds), 0.001))
             except asyncio.TimeoutError:
                 # An HTTPException passes through FastAPI's body parsing to the JSON error handlers.
-                raise HTTPException(408, f"the request body did not arrive within {self.seconds:g} s",
-                                    headers=_CLOSE) from None
+                stalled = remaining > self.idle_seconds
+                detail = (f"the request body stalled: no data for {self.idle_seconds:g} s" if stalled
+                          else f"the request body did not arrive within {self.seconds:g} s")
+                raise HTTPException(408, detail, headers=_CLOSE) from None
             if message.get("type") != "http.request" or not message.get("more_body", False):
                 finished = True
             return message

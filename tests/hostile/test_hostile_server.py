@@ -148,3 +148,44 @@ def test_an_unexpected_failure_is_a_json_500_and_the_app_keeps_serving(hostile, 
         assert response.status_code == 500 and response.json()["error"] == "internal_error"
         assert str(Path.home()) not in response.text and "Traceback" not in response.text
         assert client.get("/healthz").status_code == 200
+
+
+def test_a_stalled_body_is_refused_long_before_the_overall_deadline():
+    """A client that sends part of a body and then nothing gets 408 after the idle limit, not after 60 s."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from agent.web.guards import BodyDeadline
+
+    async def echo(request):
+        return JSONResponse({"size": len(await request.body())})
+
+    app = Starlette(routes=[Route("/echo", echo, methods=["POST"])])  # its HTTPException handler answers 408
+
+    guarded = BodyDeadline(app, seconds=60, idle_seconds=0.3)
+    sent: list[dict] = []
+
+    async def scenario() -> float:
+        chunks = [{"type": "http.request", "body": b"part", "more_body": True}]
+
+        async def receive():
+            if chunks:
+                return chunks.pop()
+            await asyncio.sleep(3600)
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/echo", "raw_path": b"/echo", "query_string": b"",
+                 "headers": [(b"content-length", b"100")], "http_version": "1.1", "scheme": "http",
+                 "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "root_path": ""}
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(guarded(scope, receive, send), 10)
+        return asyncio.get_running_loop().time() - started
+
+    elapsed = asyncio.run(scenario())
+    assert sent[0]["status"] == 408 and elapsed < 3
+    assert b"stalled" in b"".join(message.get("body", b"") for message in sent)
