@@ -115,7 +115,7 @@ def test_cli_restore_says_a_sharp_photo_was_returned_unchanged(tmp_path):
     assert done.returncode == 0 and (record["applied"], record["verdict"]) == (False, "not_blurred")
     table = _cnaps("restore", str(SHARP_CROP), "--out", str(tmp_path / "table"))
     assert "not restored: the photo does not look blurred, so it is returned unchanged" in table.stdout
-    assert "1 restored (0 applied, 1 returned unchanged)" in table.stdout
+    assert "1 processed (0 restored, 1 returned unchanged)" in table.stdout
 
 
 @pytest.mark.slow

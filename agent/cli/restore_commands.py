@@ -176,7 +176,8 @@ def _print_summary(outcomes: list[tuple[Path, object]]) -> None:
     console.print(table)
     counts = restore_summary(outcomes)
     unchanged = sum(1 for record in counts["images"] if record.get("applied") is False)
-    console.print(f"{counts['restored']} restored ({counts['restored'] - unchanged} applied, {unchanged} returned "
+    # "processed", not "restored": an image the check did not find improved is handed back as it was
+    console.print(f"{counts['restored']} processed ({counts['restored'] - unchanged} restored, {unchanged} returned "
                   f"unchanged), {counts['skipped']} skipped, {counts['failed']} failed")
 
 
