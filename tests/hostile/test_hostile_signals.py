@@ -16,8 +16,11 @@ import pytest
 pytestmark = pytest.mark.slow  # real processes and servers: make test runs it, make test-fast does not
 
 PARENT = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
+    # A shell that starts a job in the background (CI, nohup ... &) hands it SIGINT ignored; Ctrl+C reaches an
+    # interactive command as KeyboardInterrupt, which is what this test stands for.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from agent.llm.local_server import LocalModelServer
 
     STAND_IN = '''
