@@ -285,8 +285,6 @@ def degrade_whole_image_realistic(sharp_srgb: np.ndarray, rng: np.random.Generat
     Returns (blurry, sharp target, kind); the target differs from the input only where highlights were
     extended and clipped.
     """
-    pad = REALISTIC_MARGIN
-    padded = np.pad(sharp_srgb, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
     if kind == "uniform" or (kind is None and rng.random() < recipe.shares()[0]):
         from tools.training.blur import blur_whole_image
 
@@ -294,6 +292,8 @@ def degrade_whole_image_realistic(sharp_srgb: np.ndarray, rng: np.random.Generat
     if kind is None:
         rest = recipe.shares()[1:]
         kind = str(rng.choice(KINDS[1:], p=rest / rest.sum()))
+    pad = REALISTIC_MARGIN
+    padded = np.pad(sharp_srgb, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
     blurry, sharp, kind = degrade_realistic_window(padded, rng, recipe, kind)
     inner = (slice(pad, pad + sharp_srgb.shape[0]), slice(pad, pad + sharp_srgb.shape[1]))
     return blurry[inner], sharp[inner], kind
