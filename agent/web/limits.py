@@ -57,12 +57,7 @@ def check_image_bytes(data: bytes, content_type: str | None, limits: UploadLimit
     """
     from PIL import Image, UnidentifiedImageError
 
-    if len(data) > limits.max_image_bytes:
-        raise UploadError(f"image is {len(data)} bytes; the limit is {limits.max_image_bytes}", 413)
-    declared = base_content_type(content_type)
-    if declared is not None and declared not in IMAGE_TYPES:
-        raise UploadError(f"image content type {declared!r} is not accepted; send one of "
-                          f"{', '.join(sorted(IMAGE_TYPES))}", 415)
+    declared = _check_size_and_type(data, content_type, limits.max_image_bytes, IMAGE_TYPES, "image")
     try:
         # Opening reads only the header, so the pixel check happens before any decoding.
         with Image.open(io.BytesIO(data)) as image:
@@ -88,14 +83,22 @@ def check_image_bytes(data: bytes, content_type: str | None, limits: UploadLimit
     return FORMAT_SUFFIX[image_format]
 
 
+def _check_size_and_type(data: bytes, content_type: str | None, max_bytes: int, accepted, what: str) -> str | None:
+    """The upload's size (413) and declared content type (415), checked before its bytes are read; the
+    declared type (None when undeclared). ``what``: "image" or "bundle", as the messages name it."""
+    if len(data) > max_bytes:
+        noun = "bundle document" if what == "bundle" else what
+        raise UploadError(f"{noun} is {len(data)} bytes; the limit is {max_bytes}", 413)
+    declared = base_content_type(content_type)
+    if declared is not None and declared not in accepted:
+        raise UploadError(f"{what} content type {declared!r} is not accepted; send one of "
+                          f"{', '.join(sorted(accepted))}", 415)
+    return declared
+
+
 def check_bundle_bytes(data: bytes, content_type: str | None, limits: UploadLimits) -> str:
     """Validate an uploaded bundle document and return its text (UTF-8, a byte-order mark removed)."""
-    if len(data) > limits.max_bundle_bytes:
-        raise UploadError(f"bundle document is {len(data)} bytes; the limit is {limits.max_bundle_bytes}", 413)
-    declared = base_content_type(content_type)
-    if declared is not None and declared not in BUNDLE_TYPES:
-        raise UploadError(f"bundle content type {declared!r} is not accepted; send one of "
-                          f"{', '.join(sorted(BUNDLE_TYPES))}", 415)
+    _check_size_and_type(data, content_type, limits.max_bundle_bytes, BUNDLE_TYPES, "bundle")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
