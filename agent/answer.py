@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class Statement(BaseModel):
@@ -44,14 +44,55 @@ class Restoration(BaseModel):
     psnr: float | None = None
     ssim: float | None = None
     notes: list[str] = Field(default_factory=list)
-    applied: bool = Field(default=True, description="True when the output file holds the network's result; False "
-                                                   "when the input was handed back unchanged")
+    applied: bool = Field(default=True, description="True when the output file holds the network's result (restored, "
+                                                   "or kept on request); False when the input was handed back "
+                                                   "unchanged")
     verdict: Literal["improved", "not_improved", "not_blurred"] = Field(
-        default="improved", description="improved: clearly sharper, applied; not_improved: the output was not "
-                                        "clearly better; not_blurred: the photo did not look blurred, not run")
+        default="improved", description="what the acceptance check found: improved: clearly sharper, applied; "
+                                        "not_improved: the output was not clearly better; not_blurred: the output "
+                                        "was not clearly better and the photo does not look blurred")
     verdict_reason: str = Field(default="", description="the measurement behind the verdict")
     blur_before: float | None = Field(default=None, description="blur effect of the input, 0 sharp .. 1 blurred")
     blur_after: float | None = Field(default=None, description="blur effect of the network's output")
+
+    # Derived from the fields above on every read, so no copy of a record can disagree with its own verdict; they
+    # reach the API's answers and answer.json.
+    @computed_field(description="restored: the network's output, accepted by the acceptance check; unchanged: the "
+                                "photo handed back as it was; kept: the output handed back on request although the "
+                                "check did not accept it")
+    @property
+    def outcome(self) -> Literal["restored", "unchanged", "kept"]:
+        from agent.restoration_outcome import outcome_of
+
+        return outcome_of(self)
+
+    @computed_field(description="the outcome and its reason in one line, as every interface words it")
+    @property
+    def outcome_reason(self) -> str:
+        from agent.restoration_outcome import outcome_line
+
+        return outcome_line(self)
+
+    @computed_field(description="what the weights that ran are and were trained on (empty for a weights file of "
+                                "the user's)")
+    @property
+    def trained_on(self) -> str:
+        from agent.restoration_outcome import trained_on
+
+        return trained_on(self.preset)
+
+    @computed_field(description="what would help when the photo was not restored: stronger weights, how to get "
+                                "them and what they gain; empty when it was restored or official weights ran")
+    @property
+    def advice(self) -> str:
+        from agent.restoration_outcome import full_strength_advice
+
+        return full_strength_advice(self)
+
+    @computed_field(description="the sharpness of the image handed back (the input's when unchanged)")
+    @property
+    def sharpness_handed_back(self) -> float:
+        return self.sharpness_after if self.applied else self.sharpness_before
 
 
 class Violation(BaseModel):

@@ -84,7 +84,8 @@ def test_json_summaries_are_the_only_stdout(tmp_path: Path) -> None:
 
     restored = json.loads(cnaps("restore", blurry_dir, "--out", tmp_path / "out", "--weights", TINY, "--json",
                                 "--reference", sharp_dir).stdout)
-    assert restored["restored"] == 1 and restored["failed"] == 0
+    # The tiny weights' output is never clearly better: the image is processed and handed back unchanged.
+    assert (restored["processed"], restored["restored"], restored["unchanged"], restored["failed"]) == (1, 0, 1, 0)
     record = restored["images"][0]
     assert record["output"] == str(tmp_path / "out" / "k.png") and record["psnr"] > 15
 

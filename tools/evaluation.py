@@ -8,6 +8,7 @@ from pathlib import Path
 from tools.errors import RestorationError
 from tools.images import read_image
 from tools.metrics import psnr, ssim
+from tools.outcome import restoration_outcome
 from tools.restore import restore_file
 
 
@@ -22,6 +23,16 @@ class PairScore:
     ssim_output: float
     seconds: float
     applied: bool = True
+    verdict: str = "improved"
+    verdict_reason: str = ""
+    blur_before: float | None = None
+    blur_after: float | None = None
+    preset: str = ""
+
+    @property
+    def outcome(self) -> str:
+        """restored, unchanged or kept, as ``tools.outcome.restoration_outcome`` says for every interface."""
+        return restoration_outcome(self.applied, self.verdict)
 
 
 @dataclass
@@ -55,5 +66,8 @@ def evaluate_pairs(pairs: list[tuple[Path, Path]], out_dir: Path, preset: str | 
         report.preset = result.preset
         report.rows.append(PairScore(name=blurry.name, psnr_input=psnr(sharp_rgb, blurry_rgb),
                                      psnr_output=result.psnr, ssim_input=ssim(sharp_rgb, blurry_rgb),
-                                     ssim_output=result.ssim, seconds=result.seconds, applied=result.applied))
+                                     ssim_output=result.ssim, seconds=result.seconds, applied=result.applied,
+                                     verdict=result.verdict, verdict_reason=result.verdict_reason,
+                                     blur_before=result.blur_before, blur_after=result.blur_after,
+                                     preset=result.preset))
     return report

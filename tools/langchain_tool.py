@@ -14,8 +14,9 @@ TOOL_DESCRIPTION = (
     "Give the path of an image file; optionally a weights preset "
     f"({', '.join(PRESETS)}; default {DEFAULT_PRESET}) and a tile size in pixels for very large images. "
     "Returns the restored file's path, the preset that ran, the seconds it took and the sharpness before "
-    "and after (variance of the Laplacian; higher is sharper), and a verdict: improved (applied), not_blurred "
-    "or not_improved (then the photo is handed back unchanged and must not be called restored). Fails with "
+    "and after (variance of the Laplacian; higher is sharper), an outcome (restored or unchanged) and a verdict: "
+    "improved (restored), not_blurred or not_improved (then the photo is handed back unchanged and must not be "
+    "called restored). Fails with "
     "a message when the file is not a readable image or the preset's weights are not installed."
 )
 
@@ -42,6 +43,8 @@ class RestoreImageOutput(BaseModel):
     verdict_reason: str = ""
     blur_before: float | None = None
     blur_after: float | None = None
+    outcome: str = Field(default="restored", description="restored (the output, accepted by the check) or unchanged "
+                                                          "(the photo handed back as it was)")
 
 
 def make_restore_tool(out_dir: Path, device: str | None = None, bf16: bool | None = None):
@@ -67,7 +70,7 @@ def make_restore_tool(out_dir: Path, device: str | None = None, bf16: bool | Non
                                   sharpness_after=round(result.sharpness_after, 2), notes=result.notes,
                                   applied=result.applied, verdict=result.verdict,
                                   verdict_reason=result.verdict_reason, blur_before=result.blur_before,
-                                  blur_after=result.blur_after).model_dump()
+                                  blur_after=result.blur_after, outcome=result.outcome).model_dump()
 
     return StructuredTool.from_function(func=restore_image, name=TOOL_NAME, description=TOOL_DESCRIPTION,
                                         args_schema=RestoreImageInput, handle_tool_error=True)

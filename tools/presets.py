@@ -30,6 +30,8 @@ class Preset(BaseModel):
     filename: str
     shipped: bool = Field(description="True when the file ships with cnaps-agent; False when the user supplies it")
     download: str = ""
+    trained_on: str = Field(default="", description="what the weights are and were trained on, in words for users "
+                                                    "(no model or paper names: answers quote it)")
 
     def path(self) -> Path:
         """Where this preset's file is (shipped) or is expected (user-supplied)."""
@@ -57,14 +59,48 @@ class PresetChoice(BaseModel):
 
 PRESETS: dict[str, Preset] = {preset.name: preset for preset in (
     Preset(name="cnaps-lite", variant="MIMO-UNet", filename="cnaps-lite.safetensors", shipped=True,
-           description="cnaps-agent's own small MIMO-UNet (num_res=8, width=16) trained on synthetic blur"),
+           description="cnaps-agent's own small MIMO-UNet (num_res=8, width=16) trained on synthetic blur",
+           trained_on="small weights shipped with cnaps-agent, trained on CPUs on synthetic blur made from sharp "
+                      "photographs"),
     Preset(name="official-gopro", variant="MIMO-UNet", filename="MIMO-UNet.pkl", shipped=False,
-           download=OFFICIAL_DOWNLOAD, description="MIMO-UNet trained on GoPro"),
+           download=OFFICIAL_DOWNLOAD, description="MIMO-UNet trained on GoPro",
+           trained_on="the official checkpoint, trained on GoPro pairs of blurred and sharp video frames"),
     Preset(name="official-plus-gopro", variant="MIMO-UNetPlus", filename="MIMO-UNetPlus.pkl", shipped=False,
-           download=OFFICIAL_DOWNLOAD, description="MIMO-UNet+ trained on GoPro"),
+           download=OFFICIAL_DOWNLOAD, description="MIMO-UNet+ trained on GoPro",
+           trained_on="the larger official checkpoint, trained on GoPro pairs of blurred and sharp video frames"),
     Preset(name="official-plus-realblur", variant="MIMO-UNetPlus", filename="MIMO-UNetPlus-RealBlur.pkl",
-           shipped=False, download=OFFICIAL_DOWNLOAD, description="MIMO-UNet+ trained on RealBlur"),
+           shipped=False, download=OFFICIAL_DOWNLOAD, description="MIMO-UNet+ trained on RealBlur",
+           trained_on="the larger official checkpoint, trained on RealBlur pairs of photographs with real camera "
+                      "blur"),
 )}
+
+#: The preset a user is pointed to for full strength when the shipped weights hand a photo back unchanged: the
+#: official MIMO-UNet trained on GoPro, which ``cnaps weights download`` fetches.
+FULL_STRENGTH_PRESET = "official-gopro"
+
+
+class FullStrength(BaseModel):
+    """Stronger weights than those that ran: the preset to use, and whether its file is installed here."""
+
+    preset: str
+    installed: bool
+
+
+def preset_named(name: str) -> Preset | None:
+    """The preset of a preset name or of a weights file name (as a restoration records it), else None."""
+    if name in PRESETS:
+        return PRESETS[name]
+    return next((preset for preset in PRESETS.values() if preset.filename == Path(name).name), None)
+
+
+def full_strength(ran: str) -> FullStrength | None:
+    """The stronger weights to point to after the weights named ``ran`` handed a photo back unchanged: the official
+    GoPro preset when the shipped weights ran; None when official weights (or a weights file of the user's) ran."""
+    preset = preset_named(ran)
+    if preset is None or not preset.shipped:
+        return None
+    target = PRESETS[FULL_STRENGTH_PRESET]
+    return FullStrength(preset=target.name, installed=target.installed())
 
 
 def weights_dir() -> Path:

@@ -16,6 +16,7 @@ from tools.errors import RestorationError
 from tools.files import lands_on
 from tools.images import LoadedImage, encode_image, read_image, write_output
 from tools.metrics import psnr, sharpness, ssim
+from tools.outcome import OUTCOMES, restoration_outcome  # noqa: F401 (OUTCOMES: the outcomes, named here too)
 
 
 @dataclass
@@ -41,6 +42,16 @@ class RestorationMeasures:
     verdict_reason: str = ""
     blur_before: float | None = None
     blur_after: float | None = None
+
+    @property
+    def outcome(self) -> str:
+        """restored, unchanged or kept (``restoration_outcome``)."""
+        return restoration_outcome(self.applied, self.verdict)
+
+    @property
+    def sharpness_handed_back(self) -> float:
+        """The sharpness of the file handed back: the network's output when applied, else the input's."""
+        return self.sharpness_after if self.applied else self.sharpness_before
 
     def measures(self) -> dict:
         """These fields alone (a copy), to build another kind of result from them."""

@@ -62,6 +62,8 @@ def ask(
         if answer.restoration is not None:
             written.append(Path(answer.restoration.output_path))
             typer.echo(f"restoration {outcome_line(answer.restoration)}", err=True)
+            if answer.restoration.advice:
+                typer.echo(answer.restoration.advice, err=True)
         typer.echo("wrote " + ", ".join(str(path) for path in written), err=True)  # the last line: where it went
 
 

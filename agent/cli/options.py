@@ -41,10 +41,10 @@ def bf16_choice(flag: bool) -> bool | None:
 
 
 def outcome_line(run) -> str:
-    """One line on what a restoration handed back (applied, or why the photo was returned unchanged)."""
-    from agent.prompting import render_sentence
+    """One line on what a restoration handed back (restored, returned unchanged or kept on request, and why)."""
+    from agent.restoration_outcome import outcome_line as line
 
-    return render_sentence("restore_outcome.txt.j2", run=run)
+    return line(run)
 
 
 def print_json(payload: object) -> None:

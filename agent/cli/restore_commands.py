@@ -125,10 +125,15 @@ def _restore_all(images: list[Path], out: Path, suffix: str, settings: dict, com
 
 
 def restore_summary(outcomes: list[tuple[Path, object]]) -> dict:
-    """The ``--json`` summary of a restore run: one record per image, and the counts."""
-    from agent.engine.restore_job import AlreadyRestored
+    """The ``--json`` summary of a restore run: one record per image, the counts, and what would help.
 
-    records = []
+    A record's ``status`` is its outcome (restored, unchanged or kept; see ``tools.restore.OUTCOMES``), or
+    skipped or failed. The counts add up: processed = restored + unchanged + kept + failed, skipped aside.
+    """
+    from agent.engine.restore_job import AlreadyRestored
+    from agent.restoration_outcome import full_strength_advice, outcome_line
+
+    records, advice = [], ""
     for image, outcome in outcomes:
         if isinstance(outcome, str):
             records.append({"input": str(image), "status": "failed", "error": outcome})
@@ -136,17 +141,21 @@ def restore_summary(outcomes: list[tuple[Path, object]]) -> dict:
         if isinstance(outcome, AlreadyRestored):
             records.append({"input": str(image), "status": "skipped", "output": str(outcome.output_path)})
             continue
-        records.append({"input": str(image), "status": "restored", "output": str(outcome.output_path),
-                        "preset": outcome.preset, "seconds": round(outcome.seconds, 3),
+        advice = advice or full_strength_advice(outcome)
+        records.append({"input": str(image), "status": outcome.outcome, "output": str(outcome.output_path),
+                        "outcome_reason": outcome_line(outcome), "preset": outcome.preset,
+                        "seconds": round(outcome.seconds, 3),
                         "sharpness_before": round(outcome.sharpness_before, 4),
-                        "sharpness_after": round(outcome.sharpness_after, 4), "psnr": outcome.psnr,
+                        "sharpness_after": round(outcome.sharpness_after, 4),
+                        "sharpness_handed_back": round(outcome.sharpness_handed_back, 4), "psnr": outcome.psnr,
                         "ssim": outcome.ssim, "compare": str(outcome.compare_path) if outcome.compare_path else None,
                         "notes": list(outcome.notes), "applied": outcome.applied, "verdict": outcome.verdict,
                         "verdict_reason": outcome.verdict_reason, "blur_before": outcome.blur_before,
                         "blur_after": outcome.blur_after})
     counts = {status: sum(record["status"] == status for record in records)
-              for status in ("restored", "skipped", "failed")}
-    return {"images": records, **counts}
+              for status in ("restored", "unchanged", "kept", "skipped", "failed")}
+    processed = len(records) - counts["skipped"]
+    return {"images": records, "processed": processed, **counts, "advice": advice or None}
 
 
 def _print_summary(outcomes: list[tuple[Path, object]]) -> None:
@@ -157,7 +166,7 @@ def _print_summary(outcomes: list[tuple[Path, object]]) -> None:
 
     # The file name is what a reader scans for; the result column carries the full paths.
     table = Table(title="restoration summary")
-    for column in ("image", "preset", "seconds", "sharpness before -> after", "PSNR / SSIM", "result"):
+    for column in ("image", "preset", "seconds", "sharpness before -> handed back", "PSNR / SSIM", "result"):
         table.add_column(column, overflow="fold")
     for image, outcome in outcomes:
         if isinstance(outcome, str):
@@ -169,23 +178,31 @@ def _print_summary(outcomes: list[tuple[Path, object]]) -> None:
             continue
         metrics = f"{outcome.psnr:.2f} dB / {outcome.ssim:.4f}" if outcome.psnr is not None else "-"
         notes = "".join(f"\nnote: {note}" for note in outcome.notes)
+        # The sharpness of the file handed back; the network's own, when it was not handed back, in brackets.
+        network = f" (output {outcome.sharpness_after:.1f})" if not outcome.applied else ""
         table.add_row(image.name, outcome.preset, f"{outcome.seconds:.1f}",
-                      f"{outcome.sharpness_before:.1f} -> {outcome.sharpness_after:.1f}", metrics,
+                      f"{outcome.sharpness_before:.1f} -> {outcome.sharpness_handed_back:.1f}{network}", metrics,
                       f"{_outcome_markup(outcome)}\nwrote {outcome.output_path}{notes}")
     console = table_console()
     console.print(table)
-    counts = restore_summary(outcomes)
-    unchanged = sum(1 for record in counts["images"] if record.get("applied") is False)
-    # "processed", not "restored": an image the check did not find improved is handed back as it was
-    console.print(f"{counts['restored']} processed ({counts['restored'] - unchanged} restored, {unchanged} returned "
-                  f"unchanged), {counts['skipped']} skipped, {counts['failed']} failed")
+    summary = restore_summary(outcomes)
+    console.print(summary_line(summary), markup=False, highlight=False)
+    if summary["advice"]:
+        console.print(summary["advice"], markup=False, highlight=False)
+
+
+def summary_line(summary: dict) -> str:
+    """The counts of a restore run in one line; they add up as in ``restore_summary``."""
+    kept = f", {summary['kept']} kept on request" if summary["kept"] else ""
+    return (f"{summary['processed']} processed: {summary['restored']} restored, {summary['unchanged']} returned "
+            f"unchanged{kept}, {summary['failed']} failed; {summary['skipped']} skipped")
 
 
 def _outcome_markup(outcome) -> str:
-    """The outcome line, green when the output was applied as an improvement, yellow otherwise."""
+    """The outcome line, green when the output was restored (accepted by the check), yellow otherwise."""
     from rich.markup import escape
 
-    colour = "green" if outcome.verdict == "improved" else "yellow"
+    colour = "green" if outcome.outcome == "restored" else "yellow"
     return f"[{colour}]{escape(outcome_line(outcome))}[/{colour}]"
 
 
@@ -226,27 +243,41 @@ def eval_restore(
 
 
 def evaluation_summary(report) -> dict:
-    """The ``--json`` summary of eval-restore: the preset, one record per image, and the means."""
+    """The ``--json`` summary of eval-restore: the preset, one record per image, the means and the outcome counts."""
+    from agent.restoration_outcome import advice_for, outcome_line
+
     fields = ("psnr_input", "psnr_output", "ssim_input", "ssim_output", "seconds")
-    return {"preset": report.preset,
-            "images": [{"name": row.name, **{field: round(getattr(row, field), 4) for field in fields},
-                        "applied": row.applied} for row in report.rows],
-            "mean": {field: round(report.mean(field), 4) for field in fields}}
+    images = [{"name": row.name, **{field: round(getattr(row, field), 4) for field in fields},
+               "outcome": row.outcome, "outcome_reason": outcome_line(row), "applied": row.applied,
+               "verdict": row.verdict} for row in report.rows]
+    counts = {outcome: sum(row.outcome == outcome for row in report.rows) for outcome in ("restored", "unchanged",
+                                                                                          "kept")}
+    not_restored = next((row.outcome for row in report.rows if row.outcome != "restored"), "restored")
+    return {"preset": report.preset, "images": images,
+            "mean": {field: round(report.mean(field), 4) for field in fields}, **counts,
+            "advice": advice_for(report.preset, not_restored) or None}
 
 
 def _print_evaluation(report) -> None:
     from rich.table import Table
 
     from agent.cli.console import table_console
+    from agent.restoration_outcome import OUTCOME_WORDS
 
     table = Table(title=f"restoration quality ({report.preset})")
-    for column in ("image", "PSNR in -> out (dB)", "SSIM in -> out", "seconds", "applied"):
+    for column in ("image", "PSNR in -> out (dB)", "SSIM in -> out", "seconds", "outcome"):
         table.add_column(column, overflow="fold")
     for row in report.rows:
         table.add_row(row.name, f"{row.psnr_input:.2f} -> {row.psnr_output:.2f}",
                       f"{row.ssim_input:.4f} -> {row.ssim_output:.4f}", f"{row.seconds:.1f}",
-                      "yes" if row.applied else "no: input returned")
+                      OUTCOME_WORDS[row.outcome])
+    summary = evaluation_summary(report)
+    kept = f", {summary['kept']} kept" if summary["kept"] else ""
     table.add_row("[bold]mean", f"{report.mean('psnr_input'):.2f} -> {report.mean('psnr_output'):.2f}",
                   f"{report.mean('ssim_input'):.4f} -> {report.mean('ssim_output'):.4f}",
-                  f"{report.mean('seconds'):.1f}", f"{sum(row.applied for row in report.rows)} of {len(report.rows)}")
-    table_console().print(table)
+                  f"{report.mean('seconds'):.1f}", f"{summary['restored']} restored, {summary['unchanged']} "
+                                                   f"unchanged{kept}")
+    console = table_console()
+    console.print(table)
+    if summary["advice"]:
+        console.print(summary["advice"], markup=False, highlight=False)
