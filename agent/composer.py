@@ -91,7 +91,7 @@ def compose_offline(
     language = understanding.language
     context = SubQuestionContext(bundle, understanding, analysis.profiles, analysis.ranker, analysis.twins)
     sub_questions = answer_sub_questions(context)
-    explanation = [] if off_topic else _not_said_again(_unique(_explanation(analysis)), sub_questions)
+    explanation = [] if off_topic else _not_said_again(_unique(_explanation(analysis, restoration)), sub_questions)
     answer = GroundedAnswer(
         question=bundle.question,
         language=language,
@@ -249,12 +249,12 @@ def _task(analysis: _Analysis) -> Statement:
     return Statement(text=text, source_ids=ids)
 
 
-def _explanation(analysis: _Analysis) -> list[Statement]:
+def _explanation(analysis: _Analysis, restoration: Restoration | None = None) -> list[Statement]:
     realism_by_primary = any(c.match.aspect.id == "realism" for c in analysis.covered_by(analysis.primary))
     statements = []
     for profile in _explained(analysis):
         # Name-dependent facts (trained on real blur...) belong with realism when the question asks about it.
-        extra = [] if profile is analysis.primary and realism_by_primary else _name_facts(profile)
+        extra = [] if profile is analysis.primary and realism_by_primary else _name_facts(profile, restoration)
         paper = None if profile.card or profile.source.summary else analysis.paper_of(profile)
         described_by = paper or profile
         text = render_sentence("answer_how.j2", profile=profile, extra=extra, paper=paper,
@@ -263,7 +263,7 @@ def _explanation(analysis: _Analysis) -> list[Statement]:
         statements.append(Statement(text=text, source_ids=[profile.id] + ([paper.id] if paper else [])))
     for coverage in analysis.plan:
         for cover in sorted(coverage.covers, key=lambda c: _order(analysis, c.profile)):
-            extra = _name_facts(cover.profile) if coverage.match.aspect.id == "realism" else []
+            extra = _name_facts(cover.profile, restoration) if coverage.match.aspect.id == "realism" else []
             summary = cover.profile.source.summary or ""
             sentence = best_sentence(summary, " ".join(coverage.match.phrases))
             described = cover.profile.source.role == "recommended" or cover.profile.id in analysis.twins
@@ -279,8 +279,21 @@ def _explained(analysis: _Analysis) -> list[SourceProfile]:
     return analysis.recommended if analysis.mode == "normal" else [analysis.primary]
 
 
-def _name_facts(profile: SourceProfile) -> list[str]:
-    return profile.card.facts_for_name(profile.source.name) if profile.card else []
+def _name_facts(profile: SourceProfile, restoration: Restoration | None = None) -> list[str]:
+    """The card's facts that hold for this source's name (e.g. weights trained on RealBlur); when other weights ran
+    on the user's image, followed by which ones did, so the answer does not credit the run with that training."""
+    facts = profile.card.facts_for_name(profile.source.name) if profile.card else []
+    if facts and restoration is not None and not _ran_weights_of(profile, restoration):
+        facts = [*facts, render_sentence("answer_weights_ran.j2", restoration=restoration)]
+    return facts
+
+
+def _ran_weights_of(profile: SourceProfile, restoration: Restoration) -> bool:
+    """Whether the weights that ran are the ones ``profile``'s name refers to (its official preset)."""
+    from tools.presets import preset_for_model_name, preset_named
+
+    ran = preset_named(restoration.preset)
+    return ran is not None and ran.name == preset_for_model_name(profile.source.name)
 
 
 def _order(analysis: _Analysis, profile: SourceProfile) -> tuple[int, float, int]:
