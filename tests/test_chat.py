@@ -77,7 +77,8 @@ def test_a_turn_restores_with_tile_progress_and_the_reply_links_citations_to_ref
 
     reply, slider = final_messages(final, turn)
     text = "\n".join(part for part in reply if isinstance(part, str))
-    assert "**Grounded:**" in text and "Not applied" not in text
+    assert "**Grounded:**" in text and "Returned unchanged" not in text
+    assert reply[0].content == "Restored the image (1/1 tiles) and composed the answer"
     assert slider == (str(BLURRY), str(restored))
     assert any(isinstance(part, dict) and part["content"]["path"] == str(restored) for part in reply)
     # Every [S1] is a link to an anchor that the reference list really has; no server folder is shown.
@@ -97,8 +98,9 @@ def test_a_restoration_that_did_not_help_is_reported_plainly_with_no_image_offer
                      answer=final.answer.model_copy(update={"restoration": kept}))
     reply, slider = final_messages(unimproved, turn)
     text = "\n".join(part for part in reply if isinstance(part, str))
-    assert "**Not applied:** the restoration did not improve this photo" in text
-    assert "sharpness fell from 3.4 to 2.6" in text and "Restored with preset" not in text
+    assert "**Returned unchanged:** the network (`cnaps-lite` weights) ran, but" in text
+    assert "sharpness fell from 3.4 to 2.6" in text and "**Restored**" not in text
+    assert "Restored the image" not in reply[0].content and "returned unchanged" in reply[0].content
     # Neither the unchanged file nor a before/after pair is offered as a result.
     assert not any(isinstance(part, dict) for part in reply) and slider is None
 

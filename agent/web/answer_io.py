@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import File, Form, Request, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.answer import GroundedAnswer
 from agent.web.answer import (RestoreOptions, check_backend_name, default_backend_name, resolve_bundle,
@@ -92,11 +92,15 @@ def _checked(check, *arguments):
 
 
 class AnswerResponse(BaseModel):
-    """One answer: its random id, the verified GroundedAnswer and where to fetch the restored image."""
+    """One answer: its random id, the verified GroundedAnswer and where to fetch the image handed back."""
 
     id: str
     answer: GroundedAnswer
-    restored_image_url: str | None = None
+    restored_image_url: str | None = Field(
+        None, description="Where to fetch the image handed back. It is a restoration only when "
+                          "answer.restoration.outcome is restored; unchanged: the photo as it was sent (the output "
+                          "was not clearly better, answer.restoration.outcome_reason says why, and "
+                          "answer.restoration.advice what would help).")
 
 
 def answer_response(store: JobStore, job_id: str, folder: Path, answer: GroundedAnswer,

@@ -178,8 +178,10 @@ def progress_message(job: Job, image_given: bool):
     import gradio as gr
 
     progress = job.progress
+    run = job.answer.restoration if job.answer is not None else None
     line = page_text("chat_progress.txt.j2", stage=progress.stage, tiles_done=progress.tiles_done,
-                     tiles_total=progress.tiles_total, image_given=image_given)
+                     tiles_total=progress.tiles_total, image_given=image_given,
+                     outcome=run.outcome if run is not None else None)
     status = "done" if job.status in FINISHED else "pending"
     return gr.ChatMessage(content=line, metadata={"title": line, "status": status})
 
@@ -202,8 +204,9 @@ def final_messages(job: Job, turn: Turn) -> tuple[list, Any]:
         pair = (str(turn.image), run.output_path)
         # An image message: shown in the reply with its own download button (the file is <stem>_restored.<ext>).
         # Gradio 6.31's chat cannot hold an ImageSlider, File or Gallery, so the slider sits beside the chat.
+        what = "Restored image" if run.outcome == "restored" else "Network output kept on request,"
         reply.append({"role": "assistant", "content": {"path": run.output_path,
-                                                       "alt_text": f"Restored image {Path(run.output_path).name}"}})
+                                                       "alt_text": f"{what} {Path(run.output_path).name}"}})
         slider = pair
     reply.append(chat_markdown(answer, anchor=f"a{job.id[:8]}"))
     return reply, slider
