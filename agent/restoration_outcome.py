@@ -41,8 +41,9 @@ def full_strength_advice(run) -> str:
     return advice_for(run.preset, outcome_of(run))
 
 
-def advice_for(preset: str, outcome: str) -> str:
-    """``full_strength_advice`` for the weights named ``preset`` and an ``outcome``."""
+def advice_for(preset: str, outcome: str, several: bool = False) -> str:
+    """``full_strength_advice`` for the weights named ``preset`` and an ``outcome``; ``several``: after a run of
+    several photos that were not restored (the CLI summaries)."""
     from agent.prompting import render_sentence
     from tools.presets import full_strength
 
@@ -50,7 +51,7 @@ def advice_for(preset: str, outcome: str) -> str:
     if stronger is None:
         return ""
     return render_sentence("restore_full_strength.txt.j2", preset=preset, stronger=stronger.preset,
-                           installed=stronger.installed, outcome=outcome)
+                           installed=stronger.installed, outcome=outcome, several=several)
 
 
 #: The outcomes in a few words, for table cells and counts.

@@ -131,9 +131,9 @@ def restore_summary(outcomes: list[tuple[Path, object]]) -> dict:
     skipped or failed. The counts add up: processed = restored + unchanged + kept + failed, skipped aside.
     """
     from agent.engine.restore_job import AlreadyRestored
-    from agent.restoration_outcome import full_strength_advice, outcome_line
+    from agent.restoration_outcome import advice_for, outcome_line
 
-    records, advice = [], ""
+    records = []
     for image, outcome in outcomes:
         if isinstance(outcome, str):
             records.append({"input": str(image), "status": "failed", "error": outcome})
@@ -141,7 +141,6 @@ def restore_summary(outcomes: list[tuple[Path, object]]) -> dict:
         if isinstance(outcome, AlreadyRestored):
             records.append({"input": str(image), "status": "skipped", "output": str(outcome.output_path)})
             continue
-        advice = advice or full_strength_advice(outcome)
         records.append({"input": str(image), "status": outcome.outcome, "output": str(outcome.output_path),
                         "outcome_reason": outcome_line(outcome), "preset": outcome.preset,
                         "seconds": round(outcome.seconds, 3),
@@ -155,6 +154,8 @@ def restore_summary(outcomes: list[tuple[Path, object]]) -> dict:
     counts = {status: sum(record["status"] == status for record in records)
               for status in ("restored", "unchanged", "kept", "skipped", "failed")}
     processed = len(records) - counts["skipped"]
+    not_restored = [outcome for _, outcome in outcomes if getattr(outcome, "outcome", "restored") != "restored"]
+    advice = advice_for(not_restored[0].preset, not_restored[0].outcome, len(not_restored) > 1) if not_restored else ""
     return {"images": records, "processed": processed, **counts, "advice": advice or None}
 
 
@@ -252,10 +253,10 @@ def evaluation_summary(report) -> dict:
                "verdict": row.verdict} for row in report.rows]
     counts = {outcome: sum(row.outcome == outcome for row in report.rows) for outcome in ("restored", "unchanged",
                                                                                           "kept")}
-    not_restored = next((row.outcome for row in report.rows if row.outcome != "restored"), "restored")
+    not_restored = [row.outcome for row in report.rows if row.outcome != "restored"]
+    advice = advice_for(report.preset, not_restored[0], len(not_restored) > 1) if not_restored else ""
     return {"preset": report.preset, "images": images,
-            "mean": {field: round(report.mean(field), 4) for field in fields}, **counts,
-            "advice": advice_for(report.preset, not_restored) or None}
+            "mean": {field: round(report.mean(field), 4) for field in fields}, **counts, "advice": advice or None}
 
 
 def _print_evaluation(report) -> None:
