@@ -128,3 +128,40 @@ def test_an_unblurred_pair_always_has_something_to_fix():
     for seed in range(3):
         blurry, sharp, _ = realistic.degrade_whole_image_realistic(photo, np.random.default_rng(seed), quiet, "sharp")
         assert not np.array_equal(blurry, sharp)
+
+
+def test_dynamic_pairs_keep_their_light_and_include_grayscale_scenes():
+    """The dynamic degradation (stage 5) blurs without shifting brightness or colour balance, in colour and in gray:
+    a network trained on it must not learn to darken (v3 darkened a grayscale benchmark photo by 3.4 levels)."""
+    sampler = CropSampler([load_rgb(FIXTURES / "sharp" / "crop_kodim05.png")], crop=48, degradation="dynamic")
+    assert sampler.side == 48 + 2 * realistic.DYNAMIC_RECIPE.margin
+    gray = colour = 0
+    shifts = []
+    for index in range(60):
+        blurry, sharp = sampler.sample(np.random.default_rng([4, index]))
+        assert blurry.shape == sharp.shape == (48, 48, 3) and not np.array_equal(blurry, sharp)
+        # each target carries its input's level (only clipping at black or white can leave a trace)
+        shifts.append(float(blurry.mean()) - float(sharp.mean()))
+        is_gray = np.allclose(sharp[..., 0], sharp[..., 1], atol=1e-3) and np.allclose(sharp[..., 1], sharp[..., 2],
+                                                                                     atol=1e-3)
+        gray += is_gray
+        colour += not is_gray
+        if is_gray:  # the blurred input of a gray scene is gray too (noise is per channel, so within noise)
+            assert np.abs(blurry[..., 0] - blurry[..., 2]).mean() < 0.03
+    assert gray >= 2 and colour >= 40
+    assert abs(float(np.mean(shifts))) < 0.001 and max(map(abs, shifts)) < 0.01
+
+
+def test_dynamic_frames_averaged_in_srgb_differ_from_linear_averaging():
+    """Half the dynamic pairs average the camera's sRGB frames (as video-based data sets did): an edge between dark
+    and bright averages to a darker middle in linear light than in sRGB values."""
+    recipe = realistic.DYNAMIC_RECIPE
+    photo = _photo()
+    linear_only = realistic.RealisticRecipe(**{**recipe.__dict__, "srgb_average_probability": 0.0,
+                                               "noise_probability": 0.0, "jpeg_probability": 0.0,
+                                               "saturation_probability": 0.0, "grayscale_probability": 0.0})
+    srgb_only = realistic.RealisticRecipe(**{**linear_only.__dict__, "srgb_average_probability": 1.0})
+    first = realistic.degrade_realistic_window(photo, np.random.default_rng(9), linear_only, "shake")[0]
+    second = realistic.degrade_realistic_window(photo, np.random.default_rng(9), srgb_only, "shake")[0]
+    assert not np.allclose(first, second, atol=1e-3)
+    assert float(second.mean()) < float(first.mean())  # the mean of sRGB values is below sRGB of the linear mean

@@ -34,7 +34,9 @@ def train(
     degradation: str = typer.Option("uniform", "--degradation",
                                     help="uniform (one blur kernel per crop) or realistic (non-uniform camera "
                                          "shake, moving objects, defocus, saturated highlights, sensor noise "
-                                         "and JPEG, with uniform kernels as one part)."),
+                                         "and JPEG, with uniform kernels as one part), or dynamic "
+                                         "(the realistic mix made like video-based real-blur sets: frames "
+                                         "averaged in sRGB or linear light, blur up to 40 px, some grayscale)."),
 ) -> None:
     """Train (or resume training) and write safetensors weights with the recipe in their metadata."""
     import torch
@@ -80,7 +82,8 @@ def synth_blur(
     max_side: int | None = typer.Option(None, "--max-side", help="Shrink images whose longer side is larger."),
     degradation: str = typer.Option("uniform", "--degradation",
                                     help="uniform (one kernel per image) or realistic (non-uniform shake, moving "
-                                         "objects, defocus, saturated highlights, noise, JPEG)."),
+                                         "objects, defocus, saturated highlights, noise, JPEG) or dynamic "
+                                         "(the same made like video-based real-blur sets, blur up to 40 px)."),
 ) -> None:
     """Make a synthetic deblurring benchmark: blurred copies of sharp images with a fixed seed."""
     from tools.training.benchmark import make_synthetic_benchmark

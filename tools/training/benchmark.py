@@ -10,7 +10,7 @@ from PIL import Image
 
 from tools.training.blur import BlurRecipe, blur_whole_image
 from tools.training.data import DEGRADATIONS, list_images, load_rgb
-from tools.training.realistic import degrade_whole_image_realistic
+from tools.training.realistic import DYNAMIC_RECIPE, degrade_whole_image_realistic
 from tools.weights_io import atomic_write_bytes
 
 
@@ -36,6 +36,8 @@ def make_synthetic_benchmark(sharp: list[Path], out_dir: Path, seed: int = 7, ma
         reference = load_rgb(path, max_side).astype(np.float32) / 255.0
         if degradation == "realistic":
             blurry, reference, _ = degrade_whole_image_realistic(reference, rng)
+        elif degradation == "dynamic":
+            blurry, reference, _ = degrade_whole_image_realistic(reference, rng, DYNAMIC_RECIPE)
         else:
             blurry = blur_whole_image(reference, rng, recipe)
         atomic_write_bytes(out_dir / "sharp" / f"{path.stem}.png", _png_bytes(reference))

@@ -9,12 +9,14 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from tools.training.blur import MAX_KERNEL_SIZE, BlurRecipe, degrade
-from tools.training.realistic import REALISTIC_MARGIN, degrade_realistic
+from tools.training.realistic import DYNAMIC_RECIPE, REALISTIC_MARGIN, degrade_realistic
 
 #: The degradations the trainer can synthesise: one uniform kernel per crop (the first cnaps-lite
 #: releases), or the realistic mix of tools.training.realistic (non-uniform shake, moving objects,
-#: saturated highlights, sensor noise and JPEG, with the uniform kernels as one part).
-DEGRADATIONS = ("uniform", "realistic")
+#: saturated highlights, sensor noise and JPEG, with the uniform kernels as one part), or "dynamic": the
+#: realistic mix made the way video-based real-blur sets were made, with longer blur and grayscale scenes
+#: (tools.training.realistic.DYNAMIC_RECIPE).
+DEGRADATIONS = ("uniform", "realistic", "dynamic")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 
@@ -81,6 +83,8 @@ class CropSampler:
     @property
     def side(self) -> int:
         """Side of the sharp window a crop is cut from (the crop plus room for the blur to reach in)."""
+        if self.degradation == "dynamic":
+            return self.crop + 2 * DYNAMIC_RECIPE.margin
         margin = 2 * REALISTIC_MARGIN if self.degradation == "realistic" else MAX_KERNEL_SIZE + 1
         return self.crop + margin
 
@@ -107,6 +111,8 @@ class CropSampler:
             patch = np.ascontiguousarray(np.rot90(patch))
         if self.degradation == "realistic":
             return degrade_realistic(np.ascontiguousarray(patch), self.crop, rng)
+        if self.degradation == "dynamic":
+            return degrade_realistic(np.ascontiguousarray(patch), self.crop, rng, DYNAMIC_RECIPE)
         return degrade(np.ascontiguousarray(patch), self.crop, rng, self.recipe)
 
     def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:

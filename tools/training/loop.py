@@ -240,10 +240,29 @@ class Trainer:
         deadline = time.monotonic() + minutes * 60
         self.network.train()
         loss_value, report = float("nan"), None
+        # The next batch is drawn in a second thread while this step trains (numpy, scipy and torch release the
+        # GIL): on two cores the realistic degradations cost about as much as the step itself. Each batch still
+        # comes from its own iteration's seed, so the data are the same as drawn one after the other.
+        from concurrent.futures import ThreadPoolExecutor
+
+        def draw(iteration: int):
+            return self.sampler.batch(np.random.default_rng([config.seed, iteration]), config.batch)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            upcoming = pool.submit(draw, self.iteration)
+            report, loss_value = self._train_steps(pool, upcoming, draw, last, deadline, on_step)
+        self.save_state()
+        return report or TrainingReport(self.iteration, loss_value, None, None, self.seconds)
+
+    def _train_steps(self, pool, upcoming, draw, last: int, deadline: float,
+                     on_step: Callable[[TrainingReport], None] | None) -> tuple[TrainingReport | None, float]:
+        config = self.config
+        loss_value, report = float("nan"), None
         while self.iteration < last and time.monotonic() < deadline:
             started = time.monotonic()
-            rng = np.random.default_rng([config.seed, self.iteration])
-            blurry, sharp = (torch.from_numpy(a) for a in self.sampler.batch(rng, config.batch))
+            batch = upcoming.result()
+            upcoming = pool.submit(draw, self.iteration + 1) if self.iteration + 1 < last else None
+            blurry, sharp = (torch.from_numpy(a) for a in batch)
             for group in self.optimizer.param_groups:
                 group["lr"] = learning_rate_at(config, self.iteration)
             loss_value = training_step(self.network, self.optimizer, blurry, sharp, fft_weight=config.fft_weight,
@@ -265,5 +284,6 @@ class Trainer:
             report = TrainingReport(self.iteration, loss_value, *validation, self.seconds)
             if on_step:
                 on_step(report)
-        self.save_state()
-        return report or TrainingReport(self.iteration, loss_value, None, None, self.seconds)
+        if upcoming is not None:
+            upcoming.cancel()
+        return report, loss_value

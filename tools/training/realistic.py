@@ -54,11 +54,34 @@ class RealisticRecipe:
     noise_probability: float = 0.8
     jpeg_probability: float = 0.6
     jpeg_quality: tuple[int, int] = (50, 95)
+    #: share of pairs whose frames are averaged in the camera's sRGB values instead of linear light (GoPro-style
+    #: data sets averaged the camera's processed frames; real exposures integrate linear light)
+    srgb_average_probability: float = 0.0
+    #: share of pairs turned grayscale before the blur (scans, black-and-white photos, benchmark images)
+    grayscale_probability: float = 0.0
+    #: longest displacement of a uniform kernel (the uniform share), pixels
+    uniform_max_extent: float = 19.0
+    #: scene kept on each side of a training crop; at least the largest displacement from the middle instant
+    margin: int = 28
+    #: give each training target its input's mean per channel: exposures averaged in linear light, and noise clipped
+    #: at black, make a blurred sRGB crop brighter than its sharp one (+0.02 on average), and a network trained on
+    #: that learns to darken whatever it restores (v3 darkened a grayscale photo by 3.4 levels)
+    keep_level: bool = False
 
     def shares(self) -> np.ndarray:
         shares = np.array([self.uniform_share, self.shake_share, self.object_share, self.defocus_share,
                            self.sharp_share], dtype=np.float64)
         return shares / shares.sum()
+
+
+#: The "dynamic" degradation (stage 5): scenes made the way video-based real-blur sets were made and blur as long
+#: as hand-held photos show. Camera and objects move along the exposure and the frames are averaged, half of the
+#: time in the camera's sRGB values (as GoPro-style data sets did) and half in linear light (as an exposure does);
+#: travel up to 40 px (recorded hand-shake kernels reach 20-30 px at 255 px, and a 720p video frame more); more
+#: moving objects; some grayscale scenes; the uniform kernels reach 31 px.
+DYNAMIC_RECIPE = RealisticRecipe(uniform_share=0.20, shake_share=0.38, object_share=0.25, defocus_share=0.10,
+                                 sharp_share=0.07, max_extent=40.0, poses=40, srgb_average_probability=0.5,
+                                 grayscale_probability=0.12, uniform_max_extent=31.0, margin=48, keep_level=True)
 
 
 # --- camera trajectory ---------------------------------------------------------------------------------
@@ -244,11 +267,18 @@ def degrade_realistic_window(sharp_srgb: np.ndarray, rng: np.random.Generator,
     Borders within ``REALISTIC_MARGIN`` pixels may show reflected content; crop them for training.
     """
     kind = kind or str(rng.choice(KINDS, p=recipe.shares()))
-    linear = srgb_to_linear(sharp_srgb.astype(np.float64))
+    sharp_srgb = sharp_srgb.astype(np.float64)
+    if recipe.grayscale_probability and rng.random() < recipe.grayscale_probability:
+        sharp_srgb = np.repeat(sharp_srgb @ np.array([[0.299], [0.587], [0.114]]), 3, axis=2)
+    linear = srgb_to_linear(sharp_srgb)
     if rng.random() < recipe.saturation_probability:
         linear = saturate_highlights(linear, rng)
     sharp_target = linear_to_srgb(np.clip(linear, 0.0, 1.0))
-    blurred = linear if kind == "sharp" else _blur_linear(linear, kind, rng, recipe)
+    if kind != "sharp" and recipe.srgb_average_probability and rng.random() < recipe.srgb_average_probability:
+        # frames clipped and encoded by the camera, then averaged (video-based data sets): back to linear for noise
+        blurred = srgb_to_linear(np.clip(_blur_linear(sharp_target, kind, rng, recipe), 0.0, 1.0))
+    else:
+        blurred = linear if kind == "sharp" else _blur_linear(linear, kind, rng, recipe)
     blurred = np.clip(blurred, 0.0, 1.0)  # the sensor clips after the light has been integrated
     # A "sharp" pair always carries noise or JPEG: a pair with nothing to fix would score infinite PSNR.
     noisy = rng.random() < recipe.noise_probability
@@ -269,12 +299,20 @@ def degrade_realistic(sharp_with_margin: np.ndarray, crop: int, rng: np.random.G
     """
     kind = str(rng.choice(KINDS, p=recipe.shares()))
     if kind == "uniform":
-        return degrade(sharp_with_margin, crop, rng, BlurRecipe())
-    blurry, sharp, _ = degrade_realistic_window(sharp_with_margin, rng, recipe, kind)
-    top = (sharp_with_margin.shape[0] - crop) // 2
-    left = (sharp_with_margin.shape[1] - crop) // 2
-    window = (slice(top, top + crop), slice(left, left + crop))
-    return np.ascontiguousarray(blurry[window]), np.ascontiguousarray(sharp[window])
+        if recipe.grayscale_probability and rng.random() < recipe.grayscale_probability:
+            gray = sharp_with_margin @ np.array([[0.299], [0.587], [0.114]], dtype=np.float32)
+            sharp_with_margin = np.ascontiguousarray(np.repeat(gray, 3, axis=2), dtype=np.float32)
+        blurry, sharp = degrade(sharp_with_margin, crop, rng, BlurRecipe(max_extent=recipe.uniform_max_extent))
+    else:
+        blurry, sharp, _ = degrade_realistic_window(sharp_with_margin, rng, recipe, kind)
+        top = (sharp_with_margin.shape[0] - crop) // 2
+        left = (sharp_with_margin.shape[1] - crop) // 2
+        window = (slice(top, top + crop), slice(left, left + crop))
+        blurry, sharp = np.ascontiguousarray(blurry[window]), np.ascontiguousarray(sharp[window])
+    if recipe.keep_level:
+        level = blurry.mean(axis=(0, 1), dtype=np.float64) - sharp.mean(axis=(0, 1), dtype=np.float64)
+        sharp = np.clip(sharp + level.astype(np.float32), 0.0, 1.0)
+    return blurry, sharp
 
 
 def degrade_whole_image_realistic(sharp_srgb: np.ndarray, rng: np.random.Generator,
@@ -288,11 +326,12 @@ def degrade_whole_image_realistic(sharp_srgb: np.ndarray, rng: np.random.Generat
     if kind == "uniform" or (kind is None and rng.random() < recipe.shares()[0]):
         from tools.training.blur import blur_whole_image
 
-        return blur_whole_image(sharp_srgb, rng), sharp_srgb.astype(np.float32), "uniform"
+        return (blur_whole_image(sharp_srgb, rng, BlurRecipe(max_extent=recipe.uniform_max_extent)),
+                sharp_srgb.astype(np.float32), "uniform")
     if kind is None:
         rest = recipe.shares()[1:]
         kind = str(rng.choice(KINDS[1:], p=rest / rest.sum()))
-    pad = REALISTIC_MARGIN
+    pad = recipe.margin
     padded = np.pad(sharp_srgb, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")
     blurry, sharp, kind = degrade_realistic_window(padded, rng, recipe, kind)
     inner = (slice(pad, pad + sharp_srgb.shape[0]), slice(pad, pad + sharp_srgb.shape[1]))
