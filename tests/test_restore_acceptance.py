@@ -27,18 +27,36 @@ def test_a_sharp_photo_is_returned_unchanged_after_the_network_ran(tmp_path):
     assert "does not look blurred" in result.verdict_reason
 
 
+def _defocused_crop(folder: Path) -> Path:
+    """The kodim05 fixture crop behind a 3-px defocus disc, saved as 8-bit PNG (the network gains about 3 dB)."""
+    import numpy as np
+    from PIL import Image
+
+    from tools.training.blur import blur_valid, defocus_kernel, linear_to_srgb, srgb_to_linear
+
+    sharp = read_image(FIXTURES / "sharp" / "crop_kodim05.png").rgb
+    padded = np.pad(srgb_to_linear(sharp), ((4, 4), (4, 4), (0, 0)), mode="reflect")
+    blurred = linear_to_srgb(blur_valid(padded, defocus_kernel(3.0, 9)))
+    path = folder / "defocused_kodim05.png"
+    Image.fromarray(np.round(np.clip(blurred, 0, 1) * 255).astype(np.uint8)).save(path)
+    return path
+
+
 def test_a_clear_improvement_is_applied(tmp_path):
-    result = restore_file(BLURRY, tmp_path, reference=SHARP_REFERENCE)
-    assert (result.verdict, result.applied) == ("improved", True)
+    blurry = _defocused_crop(tmp_path)
+    reference = FIXTURES / "sharp" / "crop_kodim05.png"
+    result = restore_file(blurry, tmp_path / "out", reference=reference)
+    assert (result.verdict, result.applied) == ("improved", True), result.verdict_reason
     assert result.blur_after < result.blur_before - 0.1
-    assert result.output_path.read_bytes() != BLURRY.read_bytes()
-    assert result.psnr > psnr(read_image(SHARP_REFERENCE).rgb, read_image(BLURRY).rgb)
+    assert result.output_path.read_bytes() != blurry.read_bytes()
+    assert result.psnr > psnr(read_image(reference).rgb, read_image(blurry).rgb) + 1.0
 
 
 def test_an_output_that_is_not_clearly_better_is_not_applied(tmp_path):
     result = restore_file(BLURRY, tmp_path, preset=WEAK_WEIGHTS, reference=SHARP_REFERENCE)
     assert (result.verdict, result.applied) == ("not_improved", False)
-    assert "no clear sharpness gain" in result.verdict_reason
+    # the untrained weights mostly move the level: the check names that
+    assert "brightness or colour shifted" in result.verdict_reason
     assert result.output_path.read_bytes() == BLURRY.read_bytes()
     # PSNR describes the file handed back: the input itself.
     assert result.psnr == pytest.approx(psnr(read_image(SHARP_REFERENCE).rgb, read_image(BLURRY).rgb))
