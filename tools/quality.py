@@ -210,6 +210,8 @@ def accept_measures(measures: dict[str, float]) -> tuple[bool, str]:
         return False, f"no clear sharpness gain: the output is practically the input (blur effect {before:.3f} → {after:.3f})"
     if m["gain"] <= 0 and m["detail_gain"] <= 1.0:
         return False, f"no clear sharpness gain: blur effect {before:.3f} → {after:.3f}, no fine detail added"
+    if m["gain"] < 0 and m["detail_loss"] > 0.5:
+        return False, f"smoother, not sharper: blur effect {before:.3f} → {after:.3f}, fine detail lost"
     level_ratio = features(m)[FEATURE_LEVEL_RATIO]
     value = score(m, model)
     needed = model["threshold"] + (SHARP_MARGIN if before < LOOKS_SHARP_BELOW else 0.0)
