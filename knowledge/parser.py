@@ -51,6 +51,14 @@ YAML_QUESTION_FIRST = re.compile(r"^(?:[ \t]*(?:#[^\n]*)?\n)*question[ \t]*:")
 PREAMBLE = re.compile(r"^\s*(?:you are an ai scientist\b.*|-{3,}|={3,}|\*{3,}|#{1,6}\s*(?:question|bundle|item)\b.*)$",
                       re.IGNORECASE)
 DEFAULT_BUNDLE = "default_bundle.txt"
+#: Keys of a YAML/JSON bundle that list each role's sources (compared as _field_key gives them).
+ROLE_KEYS = {"recommended": ("recommended", "recommended models", "recommended ai models", "models"),
+             "related": ("related", "related papers", "papers")}
+#: Keys of one structured source -> the field they fill; "link"/"url" go to code, paper or page by host.
+ENTRY_KEYS = {**KEYS, "page": "page"}
+#: A link inside a source written as text; brackets and quotes end it ("Name (https://...)").
+LINK_IN_TEXT = re.compile(r"https?://[^\s<>()\[\]\"']+")
+EMPTY_BRACKETS = re.compile(r"\(\s*\)|<\s*>|\[\s*\]\(\s*\)")
 
 
 @dataclass
@@ -335,7 +343,7 @@ def _read_section_line(lines: list[str], index: int, entries: list[_Entry], orig
         raise _fail(origin, index + 1, f"expected a 'Model:' line before this '{key_match['key'].strip()}:' line")
     entry = entries[-1]
     if key == "link":
-        key = _link_field(value, entry)
+        key = _link_field(value, entry.fields)
     if key in entry.fields:
         raise _fail(origin, index + 1, f"a second '{key_match['key'].strip()}:' line for the same model; "
                                        "expected a new 'Model:' line first")
@@ -356,12 +364,13 @@ def _link_value(value: str) -> str:
     return link["url"] if link else value
 
 
-def _link_field(url: str, entry: _Entry) -> str:
-    """Where an unlabelled link goes: code hosts to code, otherwise the paper, then other page, whichever is free."""
+def _link_field(url: str, taken) -> str:
+    """Where an unlabelled link goes: code hosts to code, otherwise the paper, then other page, whichever is free
+    (``taken``: the fields already filled)."""
     host = re.sub(r"^https?://(?:www\.)?", "", url).split("/")[0].lower()
-    if host in CODE_HOSTS and "code" not in entry.fields:
+    if host in CODE_HOSTS and "code" not in taken:
         return "code"
-    return next((field_name for field_name in ("paper", "page") if field_name not in entry.fields), "page")
+    return next((field_name for field_name in ("paper", "page") if field_name not in taken), "page")
 
 
 def _add_note(entry: _Entry, index: int, key: str, value: str, origin: str) -> None:
@@ -452,24 +461,23 @@ def _load_yaml(text: str, origin: str) -> object:
 
 
 def _bundle_from_mapping(data: object, origin: str) -> QuestionBundle:
-    """Accept both the compact form (name/paper/github/summary) and QuestionBundle's own JSON (ids, links)."""
+    """Accept the compact form (name/paper/github/summary), QuestionBundle's own JSON (ids, links) and the keys
+    people write by hand (``recommended_models``, ``related_papers``, entries as plain "Name https://..." text)."""
     if not isinstance(data, dict) or "question" not in data:
-        raise BundleError(f"{origin}: expected a mapping with 'question', 'recommended' and 'related' keys")
-    for role in ("recommended", "related"):
-        if not isinstance(data.get(role) or [], list):
-            raise BundleError(f"{origin}: expected '{role}' to be a list of models")
-    check_source_count(sum(len(data.get(role) or []) for role in ("recommended", "related")), origin)
+        raise BundleError(f"{origin}: expected a mapping with 'question', 'recommended' (or 'recommended_models') "
+                          "and 'related' (or 'related_papers') keys")
+    given = {role: _role_entries(data, role, origin) for role in ROLE_KEYS}
+    check_source_count(sum(len(entries) for _, entries in given.values()), origin)
     question = check_text_field(data["question"], "question", origin, MAX_QUESTION_CHARS) or ""
     number = 0
     sources: dict[str, list[dict]] = {}
-    for role in ("recommended", "related"):
-        entries = data.get(role) or []
+    for role, (key, entries) in given.items():
         sources[role] = []
         for position, entry in enumerate(entries):
             number += 1
-            sources[role].append(_source_mapping(entry, f"S{number}", role, f"{origin}: {role}[{position}]"))
+            sources[role].append(_source_mapping(entry, f"S{number}", role, f"{origin}: {key}[{position}]"))
     if not sources["recommended"]:
-        raise BundleError(f"{origin}: expected at least one model under 'recommended'")
+        raise BundleError(f"{origin}: expected at least one model under 'recommended' (or 'recommended_models')")
     try:
         return QuestionBundle(question=question.strip(), **sources)
     except ValidationError as error:
@@ -478,27 +486,113 @@ def _bundle_from_mapping(data: object, origin: str) -> QuestionBundle:
         raise BundleError(f"{origin}: {where}: {_message(problem)}") from None
 
 
+def _field_key(key: object) -> str:
+    """A mapping key as compared: ``Recommended Models``, ``recommended-models`` and ``recommended_models`` alike."""
+    return _key_name(key.replace("_", " ")) if isinstance(key, str) else ""
+
+
+def _role_entries(data: dict, role: str, origin: str) -> tuple[str, list]:
+    """The key that lists ``role``'s sources, and its entries (one entry written without a list counts as one)."""
+    keys = [key for key in data if _field_key(key) in ROLE_KEYS[role]]
+    if len(keys) > 1:
+        raise BundleError(f"{origin}: both '{keys[0]}' and '{keys[1]}' list {role} sources; give them under one key")
+    if not keys:
+        return role, []
+    value = data[keys[0]]
+    if value is None:
+        return keys[0], []
+    if isinstance(value, (str, dict)):
+        return keys[0], [value]
+    if not isinstance(value, list):
+        raise BundleError(f"{origin}: expected '{keys[0]}' to be a list of models")
+    return keys[0], value
+
+
 def _message(problem: dict) -> str:
     """A pydantic error message without its "Value error, " prefix."""
     return str(problem["msg"]).removeprefix("Value error, ")
 
 
 def _source_mapping(entry: object, source_id: str, role: str, where: str) -> dict:
+    if isinstance(entry, str):
+        return _source_from_text(entry, source_id, role, where)
     if not isinstance(entry, dict):
-        raise BundleError(f"{where}: expected a mapping with 'name', 'paper', 'github' and 'summary'")
-    name = check_text_field(entry.get("name") or entry.get("model") or entry.get("title"), "name", where,
-                            MAX_NAME_CHARS)
+        raise BundleError(f"{where}: expected a mapping with 'name', 'paper', 'github' and 'summary', "
+                          "or a line of text such as \"Some-Net https://arxiv.org/abs/...\"")
+    fields: dict[str, list[str]] = {}  # field -> the entry's keys that fill it, in the entry's order
+    for key in entry:
+        target = ENTRY_KEYS.get(_field_key(key))
+        if target is not None:
+            fields.setdefault(target, []).append(key)
+    names = [entry[key] for key in sorted(fields.get("name", []), key=_name_priority) if entry[key]]
+    name = check_text_field(names[0] if names else None, "name", where, MAX_NAME_CHARS)
     if not name:
-        raise BundleError(f"{where}: expected a 'name' (or 'model') for this source")
+        raise BundleError(f"{where}: expected a 'name' (or 'model' or 'title') for this source")
     given_links = entry.get("links") or {}
+    if isinstance(given_links, list):  # "links": ["https://arxiv.org/...", "https://github.com/..."]
+        urls = [check_text_field(value, "links", where, MAX_LINK_CHARS) for value in given_links]
+        given_links = _links_by_host([_link_value(url) for url in urls if url], {}, where)
     if not isinstance(given_links, dict):
         raise BundleError(f"{where}: expected 'links' to be a mapping such as {{paper: URL, code: URL}}")
     links = {key: check_text_field(value, f"links.{key}", where, MAX_LINK_CHARS) for key, value in given_links.items()}
-    for key, target in (("paper", "paper"), ("arxiv", "paper"), ("pdf", "paper"), ("github", "code"),
-                        ("code", "code"), ("repository", "code"), ("project", "page"), ("website", "page"),
-                        ("page", "page")):
-        if entry.get(key):
-            links.setdefault(target, _link_value(check_text_field(entry[key], key, where, MAX_LINK_CHARS)))
-    summary = check_text_field(entry.get("summary") or entry.get("abstract"), "summary", where, MAX_SUMMARY_CHARS)
+    for target in ("paper", "code", "page"):
+        for key in sorted(fields.get(target, []), key=_link_priority):
+            if entry[key]:
+                links.setdefault(target, _link_value(check_text_field(entry[key], key, where, MAX_LINK_CHARS)))
+    unlabelled = [_link_value(check_text_field(entry[key], key, where, MAX_LINK_CHARS))
+                  for key in fields.get("link", []) if entry[key]]
+    links = _links_by_host(unlabelled, links, where)
+    summaries = [entry[key] for key in sorted(fields.get("summary", []), key=_summary_priority) if entry[key]]
+    summary = check_text_field(summaries[0] if summaries else None, "summary", where, MAX_SUMMARY_CHARS)
     # Ids are always renumbered in document order so they stay stable whatever the file said.
     return {"id": source_id, "role": role, "name": name, "links": links, "summary": summary}
+
+
+def _name_priority(key: str) -> int:
+    return _priority(key, ("name", "model", "title"))
+
+
+def _link_priority(key: str) -> int:
+    return _priority(key, ("paper", "arxiv", "pdf", "github", "code", "repository", "project", "website", "page"))
+
+
+def _summary_priority(key: str) -> int:
+    return _priority(key, ("summary", "abstract", "description"))
+
+
+def _priority(key: str, order: tuple[str, ...]) -> int:
+    """Where ``key`` comes in ``order`` (the order the compact form has always read them in); others after."""
+    name = _field_key(key)
+    return order.index(name) if name in order else len(order)
+
+
+def _links_by_host(urls: list[str], links: dict, where: str) -> dict:
+    """``links`` with each unlabelled URL added where it belongs: a code host to code, else paper, then page."""
+    links = dict(links)
+    for url in urls:
+        if url in links.values():
+            continue
+        target = _link_field(url, links)
+        if target in links:
+            raise BundleError(f"{where}: more links than one paper, one code and one page link; label them "
+                              "'paper', 'github' and 'project'")
+        links[target] = url
+    return links
+
+
+def _source_from_text(text: str, source_id: str, role: str, where: str) -> dict:
+    """A source written as one line of text: its name, with its links anywhere in it (``Name (https://...)``,
+    ``Name - https://...``, ``[Name](https://...)``)."""
+    text = check_text_field(text, "source", where, MAX_NAME_CHARS + 3 * MAX_LINK_CHARS) or ""
+    urls = [url.rstrip(".,;:!?") for url in LINK_IN_TEXT.findall(text)]
+    for url in urls:
+        check_text_field(url, "link", where, MAX_LINK_CHARS)
+    name = LINK_IN_TEXT.sub(" ", text)
+    name = EMPTY_BRACKETS.sub(" ", name)
+    name = " ".join(name.split()).strip(" -\u2013\u2014:|,;")
+    bracketed = re.fullmatch(r"\[([^\]]*)\]", name)  # the text of a Markdown link
+    name = (bracketed[1] if bracketed else name).strip("*_` ")
+    if not name:
+        raise BundleError(f"{where}: expected a name for this source, e.g. \"Some-Net https://arxiv.org/abs/...\"")
+    name = check_text_field(name, "name", where, MAX_NAME_CHARS)
+    return {"id": source_id, "role": role, "name": name, "links": _links_by_host(urls, {}, where), "summary": None}

@@ -192,3 +192,50 @@ def test_many_bundle_files_give_items_and_keep_going_past_a_broken_one(tmp_path:
         load_bundle(listed)
     # One document in a file stays a one-bundle file, with no label.
     assert [item.label for item in load_bundle_items(BUNDLES / "seed.txt")] == [None]
+
+
+NATURAL = {"question": "How do I sharpen this?",
+           "recommended_models": ["Some-Net (https://example.org/some-net.pdf)"],
+           "related_papers": [{"title": "Another paper", "url": "https://example.org/another.pdf",
+                               "link": "https://github.com/example/another",
+                               "description": "It does another thing."}]}
+
+
+def test_natural_json_and_yaml_keys_and_text_entries_give_the_same_bundle(tmp_path: Path) -> None:
+    expected = parse_bundle_text(MINIMAL)
+    (tmp_path / "natural.json").write_text(json.dumps(NATURAL), encoding="utf-8")
+    (tmp_path / "natural.yaml").write_text(yaml.safe_dump(NATURAL), encoding="utf-8")
+    for name in ("natural.json", "natural.yaml"):
+        assert load_bundle(tmp_path / name) == expected
+    assert parse_bundle_text(json.dumps(NATURAL)) == expected
+    # "Recommended Models" / "papers" keys, Markdown links, "Name - URL URL" and a list of links.
+    other = parse_bundle_text(json.dumps({
+        "question": "Q?", "Recommended Models": ["[Some-Net](https://arxiv.org/abs/2111.09881)"],
+        "papers": ["Real-ESRGAN - https://arxiv.org/abs/2107.10833 https://github.com/xinntao/Real-ESRGAN.",
+                   {"name": "X", "links": ["https://github.com/a/b", "https://example.org/x.pdf"]}]}))
+    some_net, esrgan, x = other.sources
+    assert (some_net.role, some_net.name, some_net.links.all()) == ("recommended", "Some-Net",
+                                                                    ["https://arxiv.org/abs/2111.09881"])
+    assert esrgan.name == "Real-ESRGAN" and esrgan.links.all() == ["https://arxiv.org/abs/2107.10833",
+                                                                   "https://github.com/xinntao/Real-ESRGAN"]
+    assert x.links.all() == ["https://example.org/x.pdf", "https://github.com/a/b"]
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"question": "Q?", "recommended_models": []}, "at least one model under 'recommended'"),
+    ({"question": "Q?", "recommended": ["A"], "recommended_models": ["B"]}, "both 'recommended' and"),
+    ({"question": "Q?", "recommended_models": ["https://arxiv.org/abs/1"]}, "recommended_models[0]: expected a name"),
+    ({"question": "Q?", "recommended_models": ["A" * 400]}, "'name' is 400 characters; the limit is 300"),
+    ({"question": "Q?", "recommended_models": ["A https://x.org/" + "a" * 3000]}, "'link' is 3,014 characters"),
+    ({"question": "Q?", "recommended_models": ["A " + "B" * 20_000]}, "'source' is 20,002 characters"),
+    ({"question": "Q?", "recommended_models": [["A"]]}, "expected a mapping with 'name'"),
+    ({"question": "Q?", "recommended_models": [{"title": ["A"]}]}, "expected 'name' to be text"),
+    ({"question": "Q?", "recommended_models": ["A www.evil.example"]}, "must not hold a link"),
+    ({"question": "Q?", "recommended_models": ["A https://a.org/1 https://b.org/2 https://c.org/3 https://d.org/4"]},
+     "more links than one paper"),
+    ({"question": "Q?", "models": ["A"] * 201}, "the bundle has 201 sources; the limit is 200"),
+])
+def test_natural_bundles_keep_the_limits_and_name_what_is_wrong(data: dict, expected: str) -> None:
+    with pytest.raises(BundleError) as caught:
+        parse_bundle_text(json.dumps(data), origin="q.json")
+    assert str(caught.value).startswith("q.json: ") and expected in str(caught.value)
