@@ -157,3 +157,34 @@ def test_ask_refuses_an_out_folder_whose_answer_file_is_the_bundle(tmp_path: Pat
     done = cnaps("ask", "--bundle", bundle, "--out", tmp_path)
     assert done.returncode == 1 and done.stderr.startswith("error: writing ") and "would overwrite" in done.stderr
     assert bundle.read_bytes() == before
+
+
+def test_ask_with_a_missing_file_as_its_question_says_so_and_fails(tmp_path: Path) -> None:
+    for argument in ("missing.txt", "bundles/q1", str(tmp_path / "gone.yaml")):
+        done = cnaps("ask", argument, cwd=tmp_path)
+        assert done.returncode == 1 and done.stdout == "", argument
+        assert done.stderr.startswith(f"error: {argument}: no such file") and done.stderr.count("\n") == 1
+        assert 'cnaps ask "How can I ...?"' in done.stderr
+    folder = cnaps("ask", tmp_path)
+    assert folder.returncode == 1 and "is a folder" in folder.stderr
+    # A question with a slash, or one naming a file, is still a question.
+    for question in ("Can it fix JPEG/PNG blockiness in my scan?", "Is deblur/denoise possible for notes.txt?"):
+        done = cnaps("ask", question, "--format", "json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["question"] == question
+
+
+def test_ask_answers_a_bundle_written_with_natural_keys(tmp_path: Path) -> None:
+    bundle = tmp_path / "natural.json"
+    bundle.write_text(json.dumps({
+        "question": "My photo of a moving bus is blurry. How can I make it sharp?",
+        "recommended_models": ["Deblur-MIMO-UNet-GoPro (https://github.com/chosj95/MIMO-UNet)"],
+        "related_papers": [{"title": "Rethinking Coarse-to-Fine Approach in Single Image Deblurring",
+                            "url": "https://arxiv.org/abs/2108.05054",
+                            "summary": "A multi-input multi-output U-Net for fast single image deblurring."}]}),
+        encoding="utf-8")
+    done = cnaps("ask", bundle, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["question"].startswith("My photo of a moving bus") and answer["grounded"] is True
+    assert "https://github.com/chosj95/MIMO-UNet" in done.stdout and "https://arxiv.org/abs/2108.05054" in done.stdout

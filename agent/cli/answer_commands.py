@@ -13,6 +13,8 @@ from agent.cli.options import BF16, DEVICE, JSON, KEEP_OUTPUT, TILE, WEIGHTS_HEL
 FORMATS = ("md", "json")
 BUNDLE_SUFFIXES = (".txt", ".yaml", ".yml", ".json", ".jsonl", ".ndjson")
 ANSWER_FILES = ("answer.md", "answer.json")
+#: A QUESTION argument ending in one of these is a file name, whether or not the file exists.
+PATH_SUFFIXES = (*BUNDLE_SUFFIXES, ".md")
 
 BACKEND_HELP = "offline, openai or local (default: $CNAPS_BACKEND, else offline)."
 FALLBACK_HELP = "Backend to answer with when the chosen one fails: offline (default: none, fail instead)."
@@ -110,13 +112,34 @@ def _looks_like_bundle_file(text: str) -> bool:
     return Path(candidate).is_file()
 
 
+def _looks_like_a_path(text: str) -> bool:
+    """Whether a QUESTION argument reads as a file path rather than words: one line ending in a bundle or Markdown
+    suffix, or one word with a path separator (``bundles/q1``, ``./q``, ``~/q``) that is not a link or a question."""
+    candidate = text.strip()
+    if not candidate or "\n" in candidate or len(candidate) > 4096 or candidate.endswith("?"):
+        return False
+    if candidate.lower().endswith(PATH_SUFFIXES):
+        return True
+    separators = "/\\"
+    return (any(separator in candidate for separator in separators) and not any(c.isspace() for c in candidate)
+            and "://" not in candidate)
+
+
 def _bundle_for(question: str | None, path: Path | None):
+    from knowledge.errors import BundleError
     from knowledge.parser import default_bundle, load_bundle
 
     if question is not None and path is None and _looks_like_bundle_file(question):
         # `cnaps ask question.txt` means the bundle, not a question that is a file name.
         typer.echo(f"note: reading {question} as the question bundle (same as --bundle {question})", err=True)
         path, question = Path(question.strip()), None
+    elif question is not None and path is None and _looks_like_a_path(question) \
+            and not Path(question.strip()).is_file():
+        if Path(question.strip()).is_dir():
+            load_bundle(Path(question.strip()))  # says it is a folder, and that cnaps batch takes folders
+        # A mistyped bundle path answered as an off-topic question would look like a successful run.
+        raise BundleError(f"{question.strip()}: no such file; give an existing bundle file (.txt, .yaml or .json), "
+                          "or ask in words: cnaps ask \"How can I ...?\"")
     base = load_bundle(path) if path is not None else default_bundle()
     if question is None:
         return base
