@@ -145,7 +145,10 @@ def test_ask_with_an_image_writes_cnaps_output_and_leaves_no_temp_folder(tmp_pat
                          "cnaps-output/web_blurry_kodim23_128x96_restored.png")
     # The answer's table no longer shows the input and the restored image under one name.
     assert "| Input | `web_blurry_kodim23_128x96.png` |" in done.stdout
-    assert "| Restored image | `cnaps-output/web_blurry_kodim23_128x96_restored.png` |" in done.stdout
+    # The row names what was handed back: the restored image, or the photo itself when the check refused the output.
+    outcome = json.loads((output / "answer.json").read_text())["restoration"]["outcome"]
+    label = "Restored image" if outcome == "restored" else "Image handed back"
+    assert f"| {label} | `cnaps-output/web_blurry_kodim23_128x96_restored.png` |" in done.stdout
     assert not list(private_temp.glob("cnaps-*")), list(private_temp.iterdir())
 
 

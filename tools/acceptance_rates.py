@@ -38,8 +38,8 @@ class PairOutcome:
 
     @property
     def applied(self) -> bool:
-        """Whether the default would hand back the output (the input looked blurred and the output passed)."""
-        return self.blurred and self.accepted
+        """Whether the default would hand back the output (the network always runs; the check decides)."""
+        return self.accepted
 
     @property
     def change(self) -> float:
