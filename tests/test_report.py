@@ -18,8 +18,9 @@ from agent.report import ReportJob, build_report, write_report
 from knowledge.parser import load_bundle
 
 FIXTURES = Path(__file__).parent / "fixtures"
-BLURRY = FIXTURES / "web_blurry_kodim23_128x96.png"
-SHARP = FIXTURES / "web_sharp_kodim23_128x96.png"
+#: A defocused Kodak crop the shipped weights restore (accepted by the check), and its sharp original.
+BLURRY = FIXTURES / "defocused_kodim05_160.png"
+SHARP = FIXTURES / "sharp" / "crop_kodim05.png"
 SEED = FIXTURES / "bundles" / "seed.txt"
 DASHCAM = FIXTURES / "bundles" / "ex_dashcam_frame.txt"
 VIT_MASKS = FIXTURES / "bundles" / "ex_blocky_vit_masks.txt"
