@@ -92,6 +92,29 @@ def test_16_bit_colour_png_is_written_as_16_bit(tmp_path):
     assert np.abs(np.asarray(Image.open(path).convert("RGB"), np.float32) / 255 - like.rgb).max() <= 1 / 255
 
 
+@pytest.mark.parametrize("tile", [0, 128])
+@pytest.mark.parametrize("with_alpha", [False, True])
+def test_16_bit_colour_png_restores_tiled_and_untiled(tmp_path, tile, with_alpha):
+    """Issue 20, item 4: a tiled restoration's output is a transposed (non-contiguous) array, which the 16-bit
+    PNG encoder's byte view refused with a ValueError; RGB and RGBA, tiled and untiled, must all be written."""
+    from tools.images import LoadedImage
+    from tools.restore import restore_file
+
+    rng = np.random.default_rng(20)
+    rgb = rng.random((260, 300, 3)).astype(np.float32)
+    alpha = Image.fromarray(rng.integers(0, 256, (260, 300), dtype=np.uint8), "L") if with_alpha else None
+    source = tmp_path / ("rgba16.png" if with_alpha else "rgb16.png")
+    source.write_bytes(encode_image(rgb, LoadedImage(rgb=rgb, format="PNG", grayscale=False, bits=16,
+                                                     alpha=alpha)))
+    result = restore_file(source, tmp_path / "out", preset=str(FIXTURES / "tiny_mimo_unet.safetensors"),
+                          tile=tile, keep_output=True)
+    header = result.output_path.read_bytes()[:26]
+    assert header[24] == 16 and header[25] == (6 if with_alpha else 2)  # 16-bit truecolour (with alpha)
+    written = _reopen(result.output_path.read_bytes())
+    assert written.size == (300, 260) and written.mode == ("RGBA" if with_alpha else "RGB")
+    assert read_image(result.output_path).bits == 16
+
+
 @pytest.mark.parametrize("mode", ["P", "CMYK"])
 def test_palette_and_cmyk_are_converted_with_a_note(tmp_path, mode):
     suffix = ".png" if mode == "P" else ".jpg"

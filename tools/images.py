@@ -196,7 +196,9 @@ def _encode_png16_rgb(rgb: np.ndarray, like: LoadedImage) -> bytes:
         planes.append(np.round(alpha * scale).astype(np.uint16)[..., None])
     pixels = np.concatenate(planes, axis=2)
     height, width, channels = pixels.shape
-    rows = pixels.astype(">u2").view(np.uint8).reshape(height, width * channels * 2)
+    # Big-endian and C-contiguous whatever the layout handed in (a tiled restoration arrives as a transposed
+    # view of the network's (C, H, W) output, and a byte view of a non-contiguous array raises ValueError).
+    rows = np.ascontiguousarray(pixels, dtype=">u2").view(np.uint8).reshape(height, width * channels * 2)
     scanlines = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1)  # filter type 0 per row
     header = struct.pack(">IIBBBBB", width, height, 16, 6 if channels == 4 else 2, 0, 0, 0)
     chunks = [_png_chunk(b"IHDR", header)]
