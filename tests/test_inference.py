@@ -96,3 +96,33 @@ def test_a_memory_budget_caps_what_the_plan_may_use(monkeypatch):
     monkeypatch.setenv("CNAPS_MEMORY_MIB", "2048")
     assert available_memory_bytes() <= 2048 * 2**20
     assert plan_tiles(720, 1280, network_width=32).tile > 0  # 2.1 GB of activations do not fit in half of 2 GiB
+
+
+def test_tile_0_is_honoured_only_within_the_operators_memory_budget(monkeypatch, tmp_path):
+    """Issue 20, item 2: with CNAPS_MEMORY_MIB set, a client's tile=0 on an image whose activations exceed the
+    budget falls back to tiles that fit (and says so); an image that fits stays untiled; without a budget tile=0
+    is the user's own choice and is kept."""
+    monkeypatch.setenv("CNAPS_MEMORY_MIB", "512")
+    large = plan_tiles(800, 1200, network_width=32, tile=0)  # ~2.2 GB of activations against 512 MiB
+    per_pixel = BYTES_PER_PIXEL_PER_WIDTH["fused"] * 32
+    assert large.tile > 0 and large.tile**2 * per_pixel <= MEMORY_SHARE * 512 * 2**20  # each tile fits
+    assert "CNAPS_MEMORY_MIB=512" in large.note and "tile 0" in large.note
+    assert plan_tiles(200, 200, network_width=32, tile=0) == TilePlan(0, 0)  # ~92 MB: fits, untiled
+    assert plan_tiles(200, 200, network_width=32, tile=0).note == ""
+    # a GPU's free memory is capped by the budget too
+    assert plan_tiles(800, 1200, network_width=32, tile=0, available=64 * 2**30).tile > 0
+    restorer = Restorer(load_network(TINY), device="cpu")
+    monkeypatch.setenv("CNAPS_MEMORY_MIB", "1")
+    assert restorer.plan(200, 300, tile=0).tile > 0
+    monkeypatch.delenv("CNAPS_MEMORY_MIB")
+    assert plan_tiles(800, 1200, network_width=32, tile=0, available=2**30) == TilePlan(0, 0)
+
+    from PIL import Image
+
+    from tools.restore import restore_file
+
+    source = tmp_path / "photo.png"
+    Image.fromarray(torch.randint(0, 256, (160, 200, 3), dtype=torch.uint8).numpy()).save(source)
+    monkeypatch.setenv("CNAPS_MEMORY_MIB", "1")
+    result = restore_file(source, tmp_path / "out", preset=str(TINY), tile=0, keep_output=True)
+    assert any("CNAPS_MEMORY_MIB=1" in note for note in result.notes)

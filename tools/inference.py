@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -34,10 +34,14 @@ _MIN_TILE = 64
 
 @dataclass(frozen=True)
 class TilePlan:
-    """How an image is cut: square tiles of ``tile`` pixels overlapping by ``overlap`` (tile 0: one pass)."""
+    """How an image is cut: square tiles of ``tile`` pixels overlapping by ``overlap`` (tile 0: one pass).
+
+    ``note`` says, for the user, why the plan differs from the tile size that was asked for (else empty).
+    """
 
     tile: int
     overlap: int
+    note: str = field(default="", compare=False)
 
     def boxes(self, height: int, width: int) -> list[tuple[int, int, int, int]]:
         """(top, left, bottom, right) of every tile, covering the image, in row order."""
@@ -60,10 +64,16 @@ def available_memory_bytes() -> int:
     """Memory this process can still use: MemAvailable, capped by a cgroup limit and by ``CNAPS_MEMORY_MIB``
     (a budget for restoration, e.g. per server worker) when they are set."""
     available = _system_available()
-    configured = os.environ.get("CNAPS_MEMORY_MIB", "").strip()
-    if configured.isdigit() and int(configured) > 0:
-        available = min(available, int(configured) * 2**20)
+    configured = configured_memory_bytes()
+    if configured is not None:
+        available = min(available, configured)
     return available
+
+
+def configured_memory_bytes() -> int | None:
+    """The operator's restoration memory budget from ``CNAPS_MEMORY_MIB`` in bytes, or None when unset."""
+    configured = os.environ.get("CNAPS_MEMORY_MIB", "").strip()
+    return int(configured) * 2**20 if configured.isdigit() and int(configured) > 0 else None
 
 
 def _system_available() -> int:
@@ -91,7 +101,9 @@ def plan_tiles(height: int, width: int, network_width: int, tile: int | None = N
     """The tile plan for an image: ``tile`` when given (0 disables tiling), else chosen from memory.
 
     Untiled whenever the whole image fits in ``MEMORY_SHARE`` of the available memory (tiling costs time:
-    overlaps are computed twice); otherwise the largest square tile that fits.
+    overlaps are computed twice); otherwise the largest square tile that fits.  When the operator set a memory
+    budget (``CNAPS_MEMORY_MIB``), ``tile=0`` is honoured only if the whole image fits in it: otherwise the plan
+    falls back to tiles that fit, and its ``note`` says so (a client must not be able to spend past the budget).
 
     Args:
         network_width: the network's base channel count; activation memory grows linearly with it.
@@ -102,6 +114,16 @@ def plan_tiles(height: int, width: int, network_width: int, tile: int | None = N
         raise RestorationError(f"tile size must be 0 (no tiling) or at least {_MIN_TILE}, got {tile}")
     if tile is not None and 0 < tile < _MIN_TILE:
         raise RestorationError(f"tile size {tile} is too small to restore well; use at least {_MIN_TILE}")
+    configured = configured_memory_bytes()
+    if tile == 0 and configured is not None:
+        within = min(available, configured) if available else None  # a GPU's free memory, capped by the budget
+        chosen = plan_tiles(height, width, network_width, None, within, bytes_per_pixel_per_width)
+        if chosen.tile == 0:
+            return chosen
+        return TilePlan(chosen.tile, chosen.overlap,
+                        f"no tiling (tile 0) was asked for, but the whole {width}x{height} image does not fit the "
+                        f"server's memory budget (CNAPS_MEMORY_MIB={configured // 2**20}); restored in "
+                        f"{chosen.tile}-pixel tiles instead")
     if tile is None:
         budget = (available or available_memory_bytes()) * MEMORY_SHARE
         per_pixel = (bytes_per_pixel_per_width or BYTES_PER_PIXEL_PER_WIDTH["fused"]) * network_width

@@ -8,7 +8,7 @@ import os
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from tools.files import lands_on
 from tools.images import LoadedImage, encode_image, read_image, write_output
 from tools.metrics import psnr, sharpness, ssim
 from tools.outcome import OUTCOMES, restoration_outcome  # noqa: F401 (OUTCOMES: the outcomes, named here too)
+
+if TYPE_CHECKING:
+    from tools.inference import TilePlan
 
 
 @dataclass
@@ -115,12 +118,13 @@ def get_restorer(preset: str | None = None, device: str | None = None, bf16: boo
 
 def restore_array(rgb: np.ndarray, preset: str | None = None, tile: int | None = None,
                   progress: Callable[[int, int], None] | None = None, device: str | None = None,
-                  bf16: bool | None = None) -> np.ndarray:
-    """Restore float RGB (H, W, 3) in [0,1]; ``tile`` None picks tiling from memory, 0 disables it."""
+                  bf16: bool | None = None, plan: TilePlan | None = None) -> np.ndarray:
+    """Restore float RGB (H, W, 3) in [0,1]; ``tile`` None picks tiling from memory, 0 disables it (within the
+    operator's memory budget); ``plan``, when given, is used as it is instead."""
     import torch
 
     _, restorer = get_restorer(preset, device, bf16)
-    plan = restorer.plan(rgb.shape[0], rgb.shape[1], tile)
+    plan = plan or restorer.plan(rgb.shape[0], rgb.shape[1], tile)
     image = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
     return restorer.restore(image, plan, progress)[0].permute(1, 2, 0).numpy()
 
@@ -147,12 +151,13 @@ def restore_encoded(input_path: Path, preset: str | None = None, tile: int | Non
     started = time.perf_counter()
     input_path = Path(input_path)
     loaded = read_image(input_path)
-    name, _ = get_restorer(preset, device, bf16)
+    name, restorer = get_restorer(preset, device, bf16)
+    plan = restorer.plan(loaded.rgb.shape[0], loaded.rgb.shape[1], tile)
     estimate = estimate_blur(loaded.rgb)
     # The network always runs and the acceptance check decides: a blur estimate alone cannot tell a mildly blurred
     # photo from a sharp one well enough to refuse it untried (it refused real video frames whose sharp originals
     # were 25 dB away). The estimate still names the verdict of an output that was not accepted.
-    restored = restore_array(loaded.rgb, preset, tile, progress, device, bf16)
+    restored = restore_array(loaded.rgb, preset, tile, progress, device, bf16, plan=plan)
     acceptance = assess_restoration(loaded.rgb, restored, blur_before=estimate.score)
     verdict, reason = _verdict(estimate, acceptance)
     applied = verdict == "improved" or keep_output
@@ -162,7 +167,7 @@ def restore_encoded(input_path: Path, preset: str | None = None, tile: int | Non
         compare=_encode_comparison(loaded, handed_back) if compare else None, preset=name, seconds=0.0,
         sharpness_before=sharpness(loaded.rgb),
         sharpness_after=sharpness(restored),
-        notes=list(loaded.notes), applied=applied, verdict=verdict, verdict_reason=reason,
+        notes=list(loaded.notes) + ([plan.note] if plan.note else []), applied=applied, verdict=verdict, verdict_reason=reason,
         blur_before=estimate.score, blur_after=acceptance.blur_after)
     if reference is not None:
         sharp = read_image(Path(reference)).rgb
