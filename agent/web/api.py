@@ -159,6 +159,9 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     app = FastAPIOffline(title="cnaps-agent", version="0.1.0", lifespan=lifespan,
                          description="Grounded answers to CNAPS-style image questions, with real MIMO-UNet "
                                      "restoration. Short requests: POST /v1/answers; long ones: POST /v1/jobs.")
+    # No trailing-slash redirects: Starlette builds their Location from the client's Host header (GET /v1/jobs/
+    # with "Host: evil.example" answered 307 http://evil.example/v1/jobs), so the slash variant is a JSON 404.
+    app.router.redirect_slashes = False
     app.state.pool, app.state.store, app.state.config, app.state.jobs = pool, store, config, board
     app.add_middleware(BodySizeLimit, max_bytes=config.limits.max_request_bytes)
     app.add_middleware(PartSizeLimit, limits={"bundle": config.limits.max_bundle_bytes,
