@@ -219,6 +219,9 @@ def accept_measures(measures: dict[str, float]) -> tuple[bool, str]:
     if value >= needed and not shifted:
         return True, (f"sharper: blur effect {before:.3f} → {after:.3f}, without ringing, added noise or a tone "
                       f"shift (check score {value:+.2f}, accepted from {needed:+.2f})")
+    if value >= needed:  # only the level veto refused it
+        return False, (f"brightness or colour shifted: the mean moved by {m['level_shift']:.3f}, "
+                       f"{level_ratio:.0%} of the change")
     if m["overshoot"] > HALO_FROM:
         return False, f"ringing or halos around edges: overshoot {m['overshoot']:.2f} of the local range"
     if m["flat_noise"] > GRAIN_FROM or m["whiteness"] > 0.5:
