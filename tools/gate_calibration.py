@@ -121,14 +121,6 @@ def degrade_pair(sharp: np.ndarray, degradation: str, rng: np.random.Generator) 
     return np.clip(blurry, 0, 1).astype(np.float32), truth.astype(np.float32)
 
 
-def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A ``size`` square crop (or the whole side when smaller), a multiple of 4 on each side."""
-    height, width = (min(size, side) // 4 * 4 for side in image.shape[:2])
-    top = int(rng.integers(0, image.shape[0] - height + 1))
-    left = int(rng.integers(0, image.shape[1] - width + 1))
-    return np.ascontiguousarray(image[top:top + height, left:left + width, :3], dtype=np.float32)
-
-
 def measure_candidates(photos: list[Path], seed: int = 0, crop: int = 192, crops_per_photo: int = 2,
                        network=None, candidates: tuple[str, ...] = CANDIDATES, min_input_psnr: float = 21.0,
                        max_input_psnr: float = 36.0, progress=None) -> list[Candidate]:
@@ -136,6 +128,7 @@ def measure_candidates(photos: list[Path], seed: int = 0, crop: int = 192, crops
     each measured by ``tools.quality.restoration_measures``. Pairs whose input lies outside
     [``min_input_psnr``, ``max_input_psnr``] dB are redrawn (a user's blurred photo is seldom worse than 21 dB, and
     above 36 dB the blur is invisible)."""
+    from tools.acceptance_rates import random_crop
     from tools.images import read_image
     from tools.quality import restoration_measures
 

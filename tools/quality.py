@@ -139,7 +139,11 @@ def _quantile(values: np.ndarray, share: float) -> float:
 
 def estimate_blur(rgb: np.ndarray) -> BlurEstimate:
     """The blur estimate of float RGB (H, W, 3) in [0,1]; see the module docstring for the method."""
-    score = blur_effect(denoised_luma(rgb))
+    return blur_estimate(blur_effect(denoised_luma(rgb)))
+
+
+def blur_estimate(score: float) -> BlurEstimate:
+    """The estimate (level, blurred or not) for a blur effect already computed."""
     level = "sharp"
     if score >= BLURRED_FROM:
         level = next((name for bound, name in LEVEL_BOUNDS if score < bound), "strongly blurred")
@@ -243,9 +247,9 @@ def assess_restoration(before_rgb: np.ndarray, after_rgb: np.ndarray,
     Every interface (``cnaps restore``, ``cnaps assess``, chat, API, reports) decides with this function.
 
     Args:
-        blur_before: unused; kept for callers that computed the input's blur effect already.
+        blur_before: the input's blur effect when already computed (saves one pass).
     """
-    measures = restoration_measures(before_rgb, after_rgb)
+    measures = restoration_measures(before_rgb, after_rgb, blur_before)
     accepted, reason = accept_measures(measures)
     return Acceptance(accepted=accepted, blur_before=measures["blur_before"], blur_after=measures["blur_after"],
                       overshoot=measures["overshoot"], flat_noise=measures["flat_noise"], reason=reason,
@@ -258,7 +262,8 @@ def _local_energy(gray: np.ndarray) -> np.ndarray:
     return uniform_filter(np.square(laplace(gray)), 9)
 
 
-def restoration_measures(before_rgb: np.ndarray, after_rgb: np.ndarray) -> dict[str, float]:
+def restoration_measures(before_rgb: np.ndarray, after_rgb: np.ndarray,
+                         blur_before: float | None = None) -> dict[str, float]:
     """Every no-reference measure of an input/output pair that the acceptance check may use (float RGB [0,1]).
 
     * ``blur_before``, ``blur_after``, ``gain``: blur effect (median-filtered luma) and its drop;
@@ -277,7 +282,8 @@ def restoration_measures(before_rgb: np.ndarray, after_rgb: np.ndarray) -> dict[
     after_rgb = np.asarray(after_rgb, dtype=np.float32)[..., :3]
     before, after = luma(before_rgb), luma(after_rgb)
     clean_before, clean_after = median3x3(before), median3x3(after)
-    blur_before, blur_after = blur_effect(clean_before), blur_effect(clean_after)
+    blur_before = blur_effect(clean_before) if blur_before is None else blur_before
+    blur_after = blur_effect(clean_after)
     difference = after_rgb - before_rgb
     level = np.abs(difference.reshape(-1, 3).mean(axis=0, dtype=np.float64)).max()
     low = gaussian_filter(difference, (8, 8, 0), mode="reflect")
@@ -321,7 +327,7 @@ def assessment_record(before_path, after_path) -> dict:
         raise RestorationError(f"{after_path} is {after.rgb.shape[1]}x{after.rgb.shape[0]} but {before_path} is "
                                f"{before.rgb.shape[1]}x{before.rgb.shape[0]}: a restoration has its input's size")
     verdict = assess_restoration(before.rgb, after.rgb)
-    estimates = estimate_blur(before.rgb), estimate_blur(after.rgb)
+    estimates = blur_estimate(verdict.blur_before), blur_estimate(verdict.blur_after)
     sides = {}
     for key, path, loaded, estimate in (("before", before_path, before, estimates[0]),
                                          ("after", after_path, after, estimates[1])):
