@@ -239,7 +239,6 @@ class Trainer:
         last = min(config.total_iterations, until or config.total_iterations)
         deadline = time.monotonic() + minutes * 60
         self.network.train()
-        loss_value, report = float("nan"), None
         # The next batch is drawn in a second thread while this step trains (numpy, scipy and torch release the
         # GIL): on two cores the realistic degradations cost about as much as the step itself. Each batch still
         # comes from its own iteration's seed, so the data are the same as drawn one after the other.

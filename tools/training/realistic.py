@@ -259,6 +259,12 @@ def _blur_linear(linear: np.ndarray, kind: str, rng: np.random.Generator, recipe
     return (foreground[..., :3] * alpha + background * (1 - alpha)).mean(axis=0)
 
 
+def _grayscale(srgb: np.ndarray) -> np.ndarray:
+    """The Rec. 601 luma of an HxWx3 image, repeated in three channels (a grayscale scene), in its own dtype."""
+    weights = np.array([[0.299], [0.587], [0.114]], dtype=srgb.dtype)
+    return np.repeat(srgb @ weights, 3, axis=2)
+
+
 def degrade_realistic_window(sharp_srgb: np.ndarray, rng: np.random.Generator,
                              recipe: RealisticRecipe = RealisticRecipe(), kind: str | None = None
                              ) -> tuple[np.ndarray, np.ndarray, str]:
@@ -269,7 +275,7 @@ def degrade_realistic_window(sharp_srgb: np.ndarray, rng: np.random.Generator,
     kind = kind or str(rng.choice(KINDS, p=recipe.shares()))
     sharp_srgb = sharp_srgb.astype(np.float64)
     if recipe.grayscale_probability and rng.random() < recipe.grayscale_probability:
-        sharp_srgb = np.repeat(sharp_srgb @ np.array([[0.299], [0.587], [0.114]]), 3, axis=2)
+        sharp_srgb = _grayscale(sharp_srgb)
     linear = srgb_to_linear(sharp_srgb)
     if rng.random() < recipe.saturation_probability:
         linear = saturate_highlights(linear, rng)
@@ -300,8 +306,7 @@ def degrade_realistic(sharp_with_margin: np.ndarray, crop: int, rng: np.random.G
     kind = str(rng.choice(KINDS, p=recipe.shares()))
     if kind == "uniform":
         if recipe.grayscale_probability and rng.random() < recipe.grayscale_probability:
-            gray = sharp_with_margin @ np.array([[0.299], [0.587], [0.114]], dtype=np.float32)
-            sharp_with_margin = np.ascontiguousarray(np.repeat(gray, 3, axis=2), dtype=np.float32)
+            sharp_with_margin = np.ascontiguousarray(_grayscale(sharp_with_margin), dtype=np.float32)
         blurry, sharp = degrade(sharp_with_margin, crop, rng, BlurRecipe(max_extent=recipe.uniform_max_extent))
     else:
         blurry, sharp, _ = degrade_realistic_window(sharp_with_margin, rng, recipe, kind)
